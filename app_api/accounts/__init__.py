@@ -1,0 +1,1 @@
+"""The signed-in account, the resident profile, real-name binding and enterprises."""

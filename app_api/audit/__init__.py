@@ -1,0 +1,1 @@
+"""Append-only audit of personal-data access."""

@@ -1,0 +1,95 @@
+"""Default-deny access control, declared on routes through ``opt``.
+
+Every route needs a valid session unless it says ``opt={"public": True}``. Beyond that:
+
+- ``opt={"kind": "operator"}``: only that kind of account;
+- ``opt={"roles": {"auditor"}}``: an operator holding one of the roles, at assurance level 2;
+- ``opt={"aal": 2}``: a session that passed the second factor;
+- ``opt={"scope": "view_profile"}``: the route serves a resident's data, and a relative may
+  call it with ``X-Act-As`` when that resident granted the scope (亲情代办).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from app_api.auth import sessions
+from app_api.auth.sessions import Principal
+from app_api.errors import Problem
+from app_api.identity.models import Delegation, Operator
+from app_api.services import Services
+
+ACT_AS_HEADER = "x-act-as"
+
+
+def services_of(connection: ASGIConnection) -> Services:
+    return connection.app.state.services
+
+
+def client_ip(connection: ASGIConnection) -> str:
+    """The caller's address; ``X-Forwarded-For`` is believed only from a trusted proxy."""
+    peer = connection.client.host if connection.client else "unknown"
+    trusted = services_of(connection).settings.trusted_proxies
+    forwarded = connection.headers.get("x-forwarded-for")
+    if forwarded and peer in trusted:
+        return forwarded.split(",")[0].strip()
+    return peer
+
+
+async def require_access(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The app-wide guard. Sets ``state.principal`` and ``state.subject_id``."""
+    opt = handler.opt
+    if opt.get("public"):
+        return
+    services = services_of(connection)
+    auth = connection.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem("not_authenticated", headers={"WWW-Authenticate": "Bearer"})
+    principal = await sessions.authenticate(services, token.strip())
+    if principal is None:
+        raise Problem("token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    connection.state.principal = principal
+
+    required_kind = opt.get("kind")
+    roles = opt.get("roles")
+    if roles:
+        required_kind = "operator"
+    if required_kind and principal.kind != required_kind:
+        raise Problem("forbidden")
+    if principal.kind == "operator" and (roles or required_kind == "operator"):
+        operator = await Operator.get_or_none(id=principal.account_id, active=True)
+        if operator is None:
+            raise Problem("token_invalid")
+        if principal.aal < 2:
+            raise Problem("mfa_required")
+        if roles and not set(roles) & set(operator.roles):
+            raise Problem("forbidden")
+    if opt.get("aal", 1) > principal.aal:
+        raise Problem("mfa_required")
+
+    connection.state.subject_id = await _subject(connection, principal, opt.get("scope"))
+
+
+async def _subject(connection: ASGIConnection, principal: Principal, scope: str | None) -> str:
+    """Whose data this request is about: the caller, or a resident who delegated ``scope``."""
+    act_as = connection.headers.get(ACT_AS_HEADER)
+    if not act_as or act_as == principal.account_id:
+        return principal.account_id
+    if principal.kind != "resident" or scope is None:
+        raise Problem("delegation_denied")
+    try:
+        grantor = uuid.UUID(act_as)
+    except ValueError:
+        raise Problem("delegation_denied") from None
+    now = datetime.now(UTC)
+    grants = await Delegation.filter(
+        grantor_id=grantor, grantee_id=principal.account_id, revoked_at__isnull=True, expires_at__gt=now
+    )
+    if not any(scope in grant.scopes for grant in grants):
+        raise Problem("delegation_denied")
+    return str(grantor)

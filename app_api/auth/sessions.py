@@ -1,0 +1,113 @@
+"""Sessions: opaque bearer tokens in Redis, refresh rotation and family revocation.
+
+A login opens a *family*. Each refresh spends the presented refresh token and issues a
+new pair in the same family; presenting a spent refresh token again means it was copied,
+so the whole family is revoked (RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import msgspec
+from aredis_om import NotFoundError
+
+from app_api.auth.state import AccessToken, RefreshToken, SessionFamily
+from app_api.errors import Problem
+from app_api.services import Services
+
+
+class TokenPair(msgspec.Struct, kw_only=True):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling, as established by their access token."""
+
+    kind: str  # "resident" or "operator"
+    account_id: str
+    family_id: str
+    aal: int
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _issue(services: Services, family: SessionFamily) -> TokenPair:
+    cfg = services.settings
+    access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+    access_row = AccessToken(pk=_digest(access), family_id=family.pk)
+    await access_row.save()
+    await access_row.expire(cfg.access_ttl_s)
+    refresh_row = RefreshToken(pk=_digest(refresh), family_id=family.pk)
+    await refresh_row.save()
+    await refresh_row.expire(cfg.refresh_ttl_s)
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=cfg.access_ttl_s)
+
+
+async def start(services: Services, kind: str, account_id: str, *, aal: int = 1) -> tuple[TokenPair, str]:
+    """Open a new session family; returns the first token pair and the family id."""
+    family = SessionFamily(pk=secrets.token_hex(16), account_kind=kind, account_id=account_id, aal=aal)
+    await family.save()
+    await family.expire(services.settings.refresh_ttl_s)
+    return await _issue(services, family), family.pk
+
+
+async def _live_family(family_id: str) -> SessionFamily | None:
+    try:
+        family = await SessionFamily.get(family_id)
+    except NotFoundError:
+        return None
+    return None if family.revoked else family
+
+
+async def authenticate(services: Services, access_token: str) -> Principal | None:
+    """The principal behind a bearer token, or ``None`` if it is unknown, expired or revoked."""
+    try:
+        row = await AccessToken.get(_digest(access_token))
+    except NotFoundError:
+        return None
+    family = await _live_family(row.family_id)
+    if family is None:
+        return None
+    return Principal(kind=family.account_kind, account_id=family.account_id, family_id=family.pk, aal=family.aal)
+
+
+async def rotate(services: Services, refresh_token: str) -> tuple[TokenPair, Principal]:
+    """Spend ``refresh_token`` and issue the next pair; reuse revokes the whole family."""
+    try:
+        row = await RefreshToken.get(_digest(refresh_token))
+    except NotFoundError:
+        raise Problem("token_invalid") from None
+    # Atomic: of two concurrent uses exactly one sees 1.
+    uses = await services.redis.hincrby(row.key(), "used", 1)
+    family = await _live_family(row.family_id)
+    if family is None:
+        raise Problem("token_invalid")
+    if uses > 1:
+        await revoke(row.family_id)
+        raise Problem("refresh_reused")
+    pair = await _issue(services, family)
+    principal = Principal(kind=family.account_kind, account_id=family.account_id, family_id=family.pk, aal=family.aal)
+    return pair, principal
+
+
+async def revoke(family_id: str) -> None:
+    """End a session family: every access and refresh token of it stops working."""
+    family = await _live_family(family_id)
+    if family is not None:
+        family.revoked = 1
+        await family.save()
+
+
+async def raise_assurance(family_id: str, aal: int) -> None:
+    """Record that this session passed a second factor."""
+    family = await _live_family(family_id)
+    if family is not None and family.aal < aal:
+        family.aal = aal
+        await family.save()

@@ -1,0 +1,186 @@
+"""The ``superapp`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from app_api import db, settings as settings_mod
+from app_api.settings import Settings, SettingsError
+
+OPENAPI_PATH = Path("openapi/openapi.json")
+
+
+def _settings() -> Settings:
+    try:
+        return settings_mod.load()
+    except SettingsError as exc:
+        sys.exit(f"superapp: {exc}")
+
+
+def openapi_document() -> dict:
+    """The OpenAPI document the code generates, as committed in ``openapi/openapi.json``."""
+    from app_api.app import create_app
+
+    app = create_app(settings_mod.load({}), start_worker=False)
+    return app.openapi_schema.to_schema()
+
+
+def render_openapi() -> str:
+    return json.dumps(openapi_document(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+async def _serve(cfg: Settings) -> None:
+    import uvicorn
+
+    from app_api.app import create_app
+    from integrations.sandbox import SandboxConfig, run_sandbox
+
+    sandbox = None
+    if cfg.sandbox:
+        sandbox = await run_sandbox(
+            SandboxConfig(app_secrets={cfg.sms_app_id: cfg.sms_app_secret}), cfg.sandbox_host, cfg.sandbox_port
+        )
+        print(f"sandbox of outside systems on http://{cfg.sandbox_host}:{cfg.sandbox_port}", file=sys.stderr)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(cfg), host=cfg.host, port=cfg.port, log_config=None, access_log=False)
+    )
+    print(f"API on http://{cfg.host}:{cfg.port}  (docs: /schema)", file=sys.stderr)
+    try:
+        await server.serve()
+    finally:
+        if sandbox is not None:
+            await sandbox.cleanup()
+
+
+async def _worker(cfg: Settings) -> None:
+    from app_api import kv, logs
+    from app_api.auth import state
+    from app_api.jobs import JobRunner
+    from app_api.services import build_services
+
+    logs.configure(cfg.log_level, json=cfg.log_json)
+    await db.init(cfg.database_url)
+    redis = kv.connect(cfg.redis_url)
+    state.bind(redis)
+    services = build_services(cfg, redis)
+    runner = JobRunner(cfg, services)
+    worker = runner.worker()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.queue.connect()
+    task = asyncio.create_task(worker.start())
+    await stop.wait()
+    await worker.stop()
+    task.cancel()
+    await runner.close()
+    await redis.aclose()
+    await db.close()
+
+
+async def _seed(cfg: Settings, args: argparse.Namespace) -> None:
+    from app_api.demo import seed
+    from app_api.identity.crypto import PiiVault
+    from app_api.identity.models import Resident
+
+    await db.init(cfg.database_url)
+    try:
+        if args.if_empty and await Resident.exists():
+            print("demo city already loaded; nothing to do", file=sys.stderr)
+            return
+        counts = await seed(
+            PiiVault(cfg.pii_key), seed=args.seed, residents=args.residents, enterprises=args.enterprises
+        )
+        print(json.dumps(counts, ensure_ascii=False))
+    finally:
+        await db.close()
+
+
+async def _create_operator(cfg: Settings, args: argparse.Namespace) -> None:
+    from app_api.identity.models import ROLES, Operator
+    from app_api.identity.numbers import NumberError, validate_phone
+
+    bad = [r for r in args.role if r not in ROLES]
+    if bad or not args.role:
+        sys.exit(f"superapp: roles must be among {', '.join(ROLES)}")
+    try:
+        phone = validate_phone(args.phone)
+    except NumberError:
+        sys.exit("superapp: --phone must be an 11-digit mainland mobile number")
+    await db.init(cfg.database_url)
+    try:
+        operator, created = await Operator.get_or_create(phone=phone, defaults={"name": args.name, "roles": []})
+        operator.name, operator.roles, operator.active = args.name, sorted(set(args.role)), True
+        await operator.save()
+        verb = "created" if created else "updated"
+        print(json.dumps({"id": str(operator.id), verb: True, "roles": operator.roles}, ensure_ascii=False))
+        print("They sign in with their phone (portal=operator) and must set up TOTP first.", file=sys.stderr)
+    finally:
+        await db.close()
+
+
+async def _audit_verify(cfg: Settings) -> int:
+    from app_api.audit.chain import AuditLog
+
+    await db.init(cfg.database_url)
+    try:
+        report = await AuditLog(cfg.audit_key).verify()
+    finally:
+        await db.close()
+    print(json.dumps({"ok": report.ok, "checked": report.checked, "bad_seq": report.bad_seq, "problem": report.problem}))
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="superapp", description="Citizen super-app backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="API + sandbox + in-process worker (embedded mode)")
+    sub.add_parser("worker", help="a separate job worker (production)")
+    sub.add_parser("migrate", help="apply database migrations")
+    seed_p = sub.add_parser("seed-demo", help="load the demo city")
+    seed_p.add_argument("--seed", type=int, default=2026)
+    seed_p.add_argument("--residents", type=int, default=2000)
+    seed_p.add_argument("--enterprises", type=int, default=200)
+    seed_p.add_argument("--if-empty", action="store_true", help="do nothing when residents exist")
+    op = sub.add_parser("operator", help="manage operators").add_subparsers(dest="op_command", required=True)
+    create = op.add_parser("create", help="create or update an operator")
+    create.add_argument("--phone", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", action="append", default=[])
+    oa = sub.add_parser("openapi", help="OpenAPI document").add_subparsers(dest="oa_command", required=True)
+    export = oa.add_parser("export", help="write openapi/openapi.json")
+    export.add_argument("--check", action="store_true", help="fail if the committed file differs")
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="verify the hash chain; exit 1 on tampering")
+    args = parser.parse_args(argv)
+
+    if args.command == "openapi":
+        text = render_openapi()
+        if args.check:
+            if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != text:
+                sys.exit("openapi/openapi.json is stale: run `superapp openapi export`")
+            return
+        OPENAPI_PATH.parent.mkdir(exist_ok=True)
+        OPENAPI_PATH.write_text(text)
+        print(f"wrote {OPENAPI_PATH}", file=sys.stderr)
+        return
+    cfg = _settings()
+    if args.command == "serve":
+        asyncio.run(_serve(cfg))
+    elif args.command == "worker":
+        asyncio.run(_worker(cfg))
+    elif args.command == "migrate":
+        asyncio.run(db.migrate(cfg.database_url))
+        print("migrations applied", file=sys.stderr)
+    elif args.command == "seed-demo":
+        asyncio.run(_seed(cfg, args))
+    elif args.command == "operator":
+        asyncio.run(_create_operator(cfg, args))
+    elif args.command == "audit":
+        sys.exit(asyncio.run(_audit_verify(cfg)))

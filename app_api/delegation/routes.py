@@ -1,0 +1,49 @@
+"""/api/v1/delegations."""
+
+from __future__ import annotations
+
+from litestar import Router, delete, get, post
+
+from app_api.auth.sessions import Principal
+from app_api.delegation import service
+from app_api.delegation.schemas import DelegationList, DelegationOut, DelegationRequest, ScopeOut
+from app_api.delegation.scopes import grantable
+from app_api.deps import AuditFn
+from app_api.identity.models import Delegation
+from locales import gettext
+
+RESIDENT = {"kind": "resident"}
+
+
+@get("/scopes", opt=RESIDENT, summary="Permissions a resident can grant")
+async def list_scopes() -> list[ScopeOut]:
+    return [ScopeOut(scope=s, label=gettext(label)) for s, label in grantable().items()]
+
+
+@post("/", opt=RESIDENT, status_code=201, summary="Let a relative act for me (亲情代办)")
+async def grant(data: DelegationRequest, principal: Principal, audit: AuditFn) -> DelegationOut:
+    row = await service.grant(principal.account_id, data)
+    await audit("delegation.grant", f"delegation:{row.id}", "family_proxy")
+    return await service.describe(row)
+
+
+@get("/", opt=RESIDENT, summary="Delegations I granted and received")
+async def list_delegations(principal: Principal) -> DelegationList:
+    granted = await Delegation.filter(grantor_id=principal.account_id).order_by("-created_at")
+    received = await Delegation.filter(grantee_id=principal.account_id).order_by("-created_at")
+    return DelegationList(
+        granted=[await service.describe(r) for r in granted],
+        received=[await service.describe(r) for r in received],
+    )
+
+
+@delete("/{delegation_id:str}", opt=RESIDENT, status_code=200, summary="End a delegation")
+async def revoke(delegation_id: str, principal: Principal, audit: AuditFn) -> DelegationOut:
+    row = await service.revoke(principal.account_id, delegation_id)
+    await audit("delegation.revoke", f"delegation:{row.id}", "family_proxy")
+    return await service.describe(row)
+
+
+router = Router(
+    path="/api/v1/delegations", route_handlers=[list_scopes, grant, list_delegations, revoke], tags=["delegation"]
+)

@@ -1,0 +1,85 @@
+"""Dependencies handed to route handlers by name (see ``miniprograms.contract``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from litestar import Request
+from litestar.di import Provide
+
+from app_api.audit.chain import AuditEntry
+from app_api.auth.guards import client_ip, services_of
+from app_api.auth.sessions import Principal
+from app_api.errors import Problem
+from app_api.identity.models import Resident
+from app_api.services import Services
+from locales import current
+from miniprograms.contract import Subject
+
+AuditFn = Callable[[str, str, str], Awaitable[int]]
+
+
+async def provide_services(request: Request) -> Services:
+    return services_of(request)
+
+
+async def provide_principal(request: Request) -> Principal:
+    return request.state.principal
+
+
+async def provide_subject_id(request: Request) -> str:
+    """Id of the resident whose data is served (set by the access guard)."""
+    return request.state.subject_id
+
+
+async def provide_subject(request: Request) -> Subject:
+    """The resident this request is about (the caller, or an elder who delegated)."""
+    principal: Principal = request.state.principal
+    if principal.kind != "resident":
+        raise Problem("forbidden")
+    resident = await Resident.get(id=request.state.subject_id)
+    services = services_of(request)
+    id_number = (
+        services.vault.open(resident.id_number_sealed, context="resident.id_number")
+        if resident.id_number_sealed
+        else None
+    )
+    return Subject(
+        resident_id=str(resident.id),
+        actor_id=principal.account_id,
+        id_number=id_number,
+        name=resident.name,
+        locale=current(),
+    )
+
+
+async def provide_audit(request: Request) -> AuditFn:
+    """``await audit(action, resource, purpose)`` records an act by the caller."""
+    principal: Principal = request.state.principal
+    services = services_of(request)
+    subject_id = getattr(request.state, "subject_id", None)
+    ip = client_ip(request)
+
+    async def audit(action: str, resource: str, purpose: str) -> int:
+        return await services.audit.append(
+            AuditEntry(
+                actor_kind=principal.kind,
+                actor_id=principal.account_id,
+                subject_id=subject_id,
+                action=action,
+                resource=resource,
+                purpose=purpose,
+                ip=ip,
+            )
+        )
+
+    return audit
+
+
+DEPENDENCIES = {
+    "services": Provide(provide_services),
+    "principal": Provide(provide_principal),
+    "subject_id": Provide(provide_subject_id),
+    "subject": Provide(provide_subject),
+    "audit": Provide(provide_audit),
+}

@@ -1,0 +1,162 @@
+"""RFC 9457 problem+json errors with stable codes and localized text.
+
+Handlers raise :class:`Problem` with a code from :data:`PROBLEMS`; the title and detail
+are looked up in the catalogs at response time, in the request's locale.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from tortoise.exceptions import IntegrityError
+
+from locales import N_, gettext
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("superapp.errors")
+
+# code -> (HTTP status, title msgid, detail msgid). Details may use {placeholders}.
+PROBLEMS: dict[str, tuple[int, str, str]] = {
+    "validation_failed": (422, N_("Invalid request"), N_("Some fields are missing or not valid.")),
+    "phone_invalid": (422, N_("Invalid phone number"), N_("Enter an 11-digit mainland mobile number.")),
+    "id_number_invalid": (422, N_("Invalid ID number"), N_("The resident ID number is not valid. Check the 18 characters and try again.")),
+    "credit_code_invalid": (422, N_("Invalid credit code"), N_("The unified social credit code is not valid. Check the 18 characters and try again.")),
+    "otp_invalid": (401, N_("Wrong code"), N_("The code is wrong or has expired. {remaining} tries left.")),
+    "otp_expired": (401, N_("Code expired"), N_("There is no valid code for this number. Request a new one.")),
+    "otp_locked": (401, N_("Too many wrong codes"), N_("This code no longer works after too many wrong tries. Request a new one.")),
+    "otp_resend_too_soon": (429, N_("Please wait"), N_("A code was sent a moment ago. You can ask again in {seconds} seconds.")),
+    "rate_limited": (429, N_("Too many requests"), N_("Too many requests. Try again in {seconds} seconds.")),
+    "sms_unavailable": (503, N_("SMS unavailable"), N_("We could not send the text message just now. Please try again shortly.")),
+    "not_authenticated": (401, N_("Please sign in"), N_("Sign in to continue.")),
+    "token_invalid": (401, N_("Session ended"), N_("Your session has ended. Please sign in again.")),
+    "refresh_reused": (401, N_("Session ended for your safety"), N_("This sign-in was used twice, so we signed it out everywhere. Please sign in again.")),
+    "mfa_required": (403, N_("Second step needed"), N_("Confirm with the code from your authenticator app to continue.")),
+    "totp_invalid": (401, N_("Wrong authenticator code"), N_("The authenticator code or recovery code is wrong.")),
+    "totp_not_enrolled": (409, N_("No authenticator set up"), N_("Set up an authenticator app first.")),
+    "totp_already_enrolled": (409, N_("Authenticator already set up"), N_("An authenticator app is already set up for this account.")),
+    "forbidden": (403, N_("Not allowed"), N_("You do not have permission to do this.")),
+    "delegation_denied": (403, N_("Not authorized for this person"), N_("You have no valid authorization from this person for this service.")),
+    "delegation_invalid": (422, N_("Invalid authorization"), N_("Choose at least one permission and a duration of 1 to 365 days.")),
+    "relative_not_found": (404, N_("Relative not found"), N_("No resident account uses this phone number. Ask your relative to sign in to the app once first.")),
+    "identity_already_bound": (409, N_("ID number already registered"), N_("This ID number is already linked to another account. Call 12345 for help.")),
+    "not_found": (404, N_("Not found"), N_("We could not find what you asked for.")),
+    "method_not_allowed": (405, N_("Method not allowed"), N_("This address does not accept that method.")),
+    "conflict": (409, N_("Conflict"), N_("This conflicts with existing data. Nothing was changed.")),
+    "internal_error": (500, N_("Something went wrong"), N_("Something went wrong on our side. Nothing was changed. Please try again.")),
+}
+
+
+class Problem(Exception):
+    """An error the client should see, identified by a stable code."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        **params: object,
+    ) -> None:
+        if code not in PROBLEMS:
+            raise KeyError(f"unknown problem code {code}")
+        super().__init__(code)
+        self.code = code
+        self.status = PROBLEMS[code][0]
+        self.params = params
+        self.headers = headers or {}
+        self.errors = errors
+
+
+def problem_body(code: str, instance: str, params: dict[str, object] | None = None) -> dict[str, Any]:
+    status, title, detail = PROBLEMS[code]
+    return {
+        "type": f"https://superapp.invalid/problems/{code.replace('_', '-')}",
+        "code": code,
+        "status": status,
+        "title": gettext(title),
+        "detail": gettext(detail, **(params or {})),
+        "instance": instance,
+    }
+
+
+def _respond(request: Request, problem: Problem) -> Response:
+    body = problem_body(problem.code, request.url.path, problem.params)
+    if problem.errors:
+        body["errors"] = problem.errors
+    return Response(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def _on_problem(request: Request, exc: Problem) -> Response:
+    return _respond(request, exc)
+
+
+_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_AT = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def _field_error(item: dict[str, Any]) -> dict[str, str]:
+    """Name the field and a stable reason; the library's English message is not shown."""
+    message = str(item.get("message") or "")
+    source = str(item.get("source") or "body")
+    for pattern, reason in ((_UNKNOWN, "unknown_field"), (_MISSING, "missing")):
+        found = pattern.search(message)
+        if found:
+            at = _AT.search(message)
+            prefix = f"{at.group(1)}." if at and at.group(1) else ""
+            return {"field": prefix + found.group(1), "reason": reason, "source": source}
+    at = _AT.search(message)
+    field = at.group(1) if at and at.group(1) else str(item.get("key") or "")
+    return {"field": field, "reason": "invalid", "source": source}
+
+
+def _on_validation(request: Request, exc: ValidationException) -> Response:
+    errors = [_field_error(item) for item in exc.extra or [] if isinstance(item, dict)]
+    return _respond(request, Problem("validation_failed", errors=errors or None))
+
+
+def _on_http(request: Request, exc: HTTPException) -> Response:
+    code = {
+        401: "not_authenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        429: "rate_limited",
+    }.get(exc.status_code)
+    if code is None:
+        code = "validation_failed" if exc.status_code < 500 else "internal_error"
+    params = {"seconds": 60} if code == "rate_limited" else {}
+    return _respond(request, Problem(code, **params))
+
+
+def _on_integrity(request: Request, exc: IntegrityError) -> Response:
+    return _respond(request, Problem("conflict"))
+
+
+def _on_crash(request: Request, exc: Exception) -> Response:
+    log.error("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return _respond(request, Problem("internal_error"))
+
+
+EXCEPTION_HANDLERS = {
+    Problem: _on_problem,
+    ValidationException: _on_validation,
+    NotAuthorizedException: _on_http,
+    PermissionDeniedException: _on_http,
+    NotFoundException: _on_http,
+    MethodNotAllowedException: _on_http,
+    HTTPException: _on_http,
+    IntegrityError: _on_integrity,
+    Exception: _on_crash,
+}

@@ -1,0 +1,1 @@
+"""Who someone is: personal and enterprise numbers, their validation, encryption and masking."""

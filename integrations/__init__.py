@@ -1,0 +1,1 @@
+"""Clients for the systems we do not own, and a sandbox that plays them."""

@@ -1,0 +1,59 @@
+"""Fault injection per upstream: latency, errors, timeouts, throttling, malformed bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from aiohttp import web
+
+KINDS = ("none", "latency", "error", "timeout", "throttle", "malformed")
+
+
+class Fault(msgspec.Struct, forbid_unknown_fields=True):
+    """How one upstream misbehaves. ``rate`` is the share of requests affected."""
+
+    kind: str = "none"
+    latency_ms: int = 0
+    rate: float = 1.0
+
+
+class FaultBoard:
+    """The faults in force, per upstream name (``sms``, ``social_security``, ...)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._faults: dict[str, Fault] = {}
+        self._random = random.Random(seed)
+
+    def set(self, upstream: str, fault: Fault) -> None:
+        if fault.kind not in KINDS or not 0 <= fault.rate <= 1 or fault.latency_ms < 0:
+            raise ValueError("bad fault")
+        self._faults[upstream] = fault
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def snapshot(self) -> dict[str, Fault]:
+        return dict(self._faults)
+
+    async def apply(
+        self, upstream: str, handler: Callable[[], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Serve ``handler`` as the upstream would under its current fault."""
+        fault = self._faults.get(upstream, Fault())
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault.kind in ("none", "latency") or self._random.random() >= fault.rate:
+            return await handler()
+        if fault.kind == "error":
+            return web.json_response({"code": "SYSTEM_ERROR", "message": "upstream failure"}, status=500)
+        if fault.kind == "throttle":
+            return web.json_response(
+                {"code": "THROTTLED", "message": "too many requests"}, status=429, headers={"Retry-After": "1"}
+            )
+        if fault.kind == "malformed":
+            return web.Response(body=b'{"code": "OK", "data": {', content_type="application/json")
+        await asyncio.sleep(3600)  # timeout: hang until the caller gives up
+        raise AssertionError("unreachable")

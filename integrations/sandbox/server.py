@@ -1,0 +1,54 @@
+"""The sandbox aiohttp application and a runner for ``superapp serve``."""
+
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+from integrations.sandbox.faults import Fault, FaultBoard
+from integrations.sandbox.guard import SignatureGuard
+from integrations.sandbox.sms_gateway import SmsGateway
+
+
+class SandboxConfig(msgspec.Struct, frozen=True):
+    """Callers the sandbox knows (app id -> shared secret)."""
+
+    app_secrets: dict[str, str]
+
+
+def create_sandbox(config: SandboxConfig) -> web.Application:
+    """Build the sandbox app: SMS gateway plus the development admin surface."""
+    app = web.Application()
+    faults = FaultBoard()
+    sms = SmsGateway(SignatureGuard(config.app_secrets))
+    app["faults"] = faults
+    app["sms"] = sms
+
+    async def send_sms(request: web.Request) -> web.StreamResponse:
+        return await faults.apply("sms", lambda: sms.send(request))
+
+    async def set_fault(request: web.Request) -> web.StreamResponse:
+        upstream = request.match_info["upstream"]
+        try:
+            faults.set(upstream, msgspec.json.decode(await request.read(), type=Fault))
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+            return web.json_response({"code": "INVALID_PARAMETER", "message": str(exc)}, status=400)
+        return web.json_response({k: msgspec.to_builtins(v) for k, v in faults.snapshot().items()})
+
+    async def clear_faults(request: web.Request) -> web.StreamResponse:
+        faults.clear()
+        return web.json_response({})
+
+    app.router.add_post("/sms/v1/messages", send_sms)
+    app.router.add_get("/sms/outbox", sms.read_outbox)
+    app.router.add_put("/admin/faults/{upstream}", set_fault)
+    app.router.add_delete("/admin/faults", clear_faults)
+    return app
+
+
+async def run_sandbox(config: SandboxConfig, host: str, port: int) -> web.AppRunner:
+    """Start the sandbox on ``host:port``; the caller cleans up the returned runner."""
+    runner = web.AppRunner(create_sandbox(config), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,115 @@
+"""Gettext catalogs and locale negotiation shared by every room.
+
+Catalogs are the ``.po`` files beside this module (msgids are English). They are
+compiled in memory on first use, so a fresh checkout needs no build step; ``make i18n``
+extracts, updates and compiles them for translators.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+CATALOG_DIR = Path(__file__).parent
+DOMAIN = "messages"
+SUPPORTED = ("zh_Hans", "zh_Hant", "en")
+DEFAULT = "zh_Hans"
+# BCP 47 spelling for Content-Language headers and API payloads.
+TAGS = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
+
+_current: ContextVar[str] = ContextVar("superapp_locale", default=DEFAULT)
+
+
+@cache
+def translations(locale: str) -> Translations:
+    """Load one locale's catalog, compiled from its ``.po`` file in memory."""
+    po_path = CATALOG_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick the best supported locale for an ``Accept-Language`` header.
+
+    Chinese is resolved by script through CLDR likely subtags, so ``zh``, ``zh-CN``
+    and ``zh-SG`` read as simplified and ``zh-TW``, ``zh-HK``, ``zh-MO`` as traditional.
+    """
+    if not accept_language:
+        return DEFAULT
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip()))
+    for _, _, tag in sorted(ranked):
+        locale = _match(tag)
+        if locale:
+            return locale
+    return DEFAULT
+
+
+def _match(tag: str) -> str | None:
+    if tag == "*":
+        return DEFAULT
+    try:
+        parsed = Locale.parse(tag.replace("_", "-"), sep="-")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    if parsed.language == "en":
+        return "en"
+    if parsed.language == "zh":
+        return "zh_Hant" if parsed.script == "Hant" else "zh_Hans"
+    return None
+
+
+def current() -> str:
+    """The locale of the request (or job) being served."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def use(locale: str) -> Iterator[None]:
+    """Run a block under another locale, e.g. to render a notification for its reader."""
+    token = _current.set(locale if locale in SUPPORTED else DEFAULT)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def set_current(locale: str) -> None:
+    """Set the locale for the rest of this context (used by the locale middleware)."""
+    _current.set(locale if locale in SUPPORTED else DEFAULT)
+
+
+def gettext(msgid: str, **params: object) -> str:
+    """Translate ``msgid`` into the current locale and fill ``{name}`` placeholders."""
+    text = translations(current()).ugettext(msgid)
+    return text.format(**params) if params else text
+
+
+_ = gettext
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for extraction without translating it yet (registries, enums)."""
+    return msgid

@@ -1,0 +1,68 @@
+"""The contract between app_api and every mini-program.
+
+A mini-program is a package with ``routes.py service.py models.py schemas.py card.py`` and
+one :class:`MiniProgram` value, registered in ``pyproject.toml`` under the entry-point
+group ``superapp.miniprograms``. app_api mounts its router under ``/api/v1``, asks it for
+its home card, and adds its delegation scopes; it never imports a mini-program by name.
+
+Handlers receive these dependencies from app_api by name: ``subject`` (:class:`Subject`,
+the resident whose data is served, already authorized), ``services`` and ``audit``
+(a callable ``await audit(action, resource, purpose)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+from litestar import Router
+
+CardStatus = Literal["ok", "degraded", "unavailable"]
+
+
+class Subject(msgspec.Struct, frozen=True, kw_only=True):
+    """The resident a request is about, and who is asking."""
+
+    resident_id: str
+    actor_id: str
+    id_number: str | None
+    name: str | None
+    locale: str
+
+    @property
+    def on_behalf(self) -> bool:
+        return self.resident_id != self.actor_id
+
+
+class CardAction(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    label: str
+    href: str
+
+
+class Card(msgspec.Struct, kw_only=True):
+    """One tile of the home screen."""
+
+    id: str
+    title: str
+    summary: str
+    status: CardStatus = "ok"
+    as_of: datetime | None = None
+    actions: list[CardAction] = msgspec.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MiniProgram:
+    """What a mini-program exports through its entry point."""
+
+    slug: str
+    title: str
+    router: Callable[[], Router]
+    card: Callable[..., Awaitable[Card]]
+    scopes: dict[str, str] = field(default_factory=dict)  # scope -> label msgid
+    order: int = 100
+    models_module: str | None = None
+    migrations_module: str | None = None

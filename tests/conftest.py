@@ -1,0 +1,177 @@
+"""Shared fixtures: a migrated database, an empty Redis, the sandbox and the API per test.
+
+The embedded defaults (SQLite file, in-process fakeredis) are used unless
+``SUPERAPP_DATABASE_URL`` / ``SUPERAPP_REDIS_URL`` point at real servers, as ``.ci/run``
+does for its second pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+from litestar import Litestar
+import httpx
+from redis.asyncio import Redis
+
+from app_api import db, kv, settings
+from app_api.app import create_app
+from integrations.sandbox import SandboxConfig, run_sandbox
+from tests.asgi import serve_asgi
+
+REAL_DB = os.environ.get("SUPERAPP_DATABASE_URL", "")
+REAL_REDIS = os.environ.get("SUPERAPP_REDIS_URL", "")
+ON_POSTGRES = REAL_DB.startswith(("postgres://", "asyncpg://", "psql://"))
+APP_ID = "superapp-test"
+APP_SECRET = "test-secret-for-signing-0123456789"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def _pg_reset_schema(url: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+async def _pg_truncate(url: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        tables = [
+            r["tablename"]
+            for r in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+            )
+        ]
+        if tables:
+            # TRUNCATE fires no row triggers, so the append-only audit table can be emptied here.
+            await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per run: PostgreSQL in place, or an SQLite file copied per test."""
+    if ON_POSTGRES:
+        asyncio.run(_pg_reset_schema(REAL_DB))
+        asyncio.run(db.migrate(REAL_DB))
+        return REAL_DB
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    asyncio.run(db.migrate(f"sqlite://{path}"))
+    return str(path)
+
+
+@pytest.fixture
+async def database_url(migrated_template: str, tmp_path: Path) -> str:
+    if ON_POSTGRES:
+        await _pg_truncate(REAL_DB)
+        return REAL_DB
+    path = tmp_path / "superapp.sqlite3"
+    shutil.copy(migrated_template, path)
+    return f"sqlite://{path}"
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    if REAL_REDIS:
+        client = Redis.from_url(REAL_REDIS)
+        await client.flushdb()
+        await client.aclose()
+        yield REAL_REDIS
+        return
+    url = f"fakeredis://test-{uuid.uuid4().hex}"
+    yield url
+    kv.forget_fake(url)
+
+
+@dataclass
+class Sandbox:
+    runner: web.AppRunner
+    url: str
+
+    @property
+    def app(self) -> web.Application:
+        return self.runner.app
+
+    def sms_codes(self, phone: str) -> list[str]:
+        return [m["params"]["code"] for m in self.app["sms"].outbox if m["phone"] == phone]
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    runner = await run_sandbox(SandboxConfig(app_secrets={APP_ID: APP_SECRET}), "127.0.0.1", 0)
+    host, port = runner.addresses[0][:2]
+    yield Sandbox(runner, f"http://{host}:{port}")
+    await runner.cleanup()
+
+
+def make_settings(database_url: str, redis_url: str, sandbox_url: str, **overrides: Any) -> settings.Settings:
+    return settings.load(
+        {},
+        env="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        sms_gateway_url=sandbox_url,
+        sms_app_id=APP_ID,
+        sms_app_secret=APP_SECRET,
+        sms_timeout_s=2.0,
+        inprocess_worker=False,
+        sandbox=False,
+        **overrides,
+    )
+
+
+@dataclass
+class Env:
+    """One running API with its sandbox, and helpers that act as a phone app would."""
+
+    client: httpx.AsyncClient
+    app: Litestar
+    sandbox: Sandbox
+    settings: settings.Settings
+
+    async def request_code(self, phone: str) -> str:
+        resp = await self.client.post("/api/v1/auth/otp", json={"phone": phone})
+        assert resp.status_code == 202, resp.text
+        return self.sandbox.sms_codes(re.sub(r"\D", "", phone)[-11:])[-1]
+
+    async def login(self, phone: str, portal: str = "resident") -> dict[str, Any]:
+        code = await self.request_code(phone)
+        resp = await self.client.post("/api/v1/auth/login", json={"phone": phone, "code": code, "portal": portal})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    @staticmethod
+    def auth(tokens: dict[str, Any], **headers: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens['access_token']}", **headers}
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override per module to tune throttles; resends are unthrottled by default in tests."""
+    return {"otp_resend_interval_s": 0}
+
+
+@pytest.fixture
+async def env(
+    database_url: str, redis_url: str, sandbox: Sandbox, settings_overrides: dict[str, Any]
+) -> AsyncIterator[Env]:
+    cfg = make_settings(database_url, redis_url, sandbox.url, **settings_overrides)
+    app = create_app(cfg, start_worker=False)
+    async with serve_asgi(app) as client:
+        yield Env(client=client, app=app, sandbox=sandbox, settings=cfg)

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app_api import db, kv, logs
@@ -23,8 +23,8 @@ from app_api.deps import DEPENDENCIES
 from app_api.errors import EXCEPTION_HANDLERS
 from app_api.health import router as health_router
 from app_api.jobs import JobRunner
-from app_api.miniprogram import installed
 from app_api.middleware import access_log_middleware, locale_middleware
+from app_api.miniprogram import installed
 from app_api.services import build_services
 from app_api.settings import Settings, load
 
@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             await redis.aclose()
             await db.close()
 
-    prometheus = PrometheusConfig(app_name="superapp", group_path=True, excluded_http_methods=["OPTIONS"])
+    prometheus = PrometheusConfig(
+        app_name="superapp", group_path=True, excluded_http_methods=["OPTIONS"]
+    )
     return Litestar(
         route_handlers=[
             auth_router,
@@ -82,7 +84,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[access_log_middleware, locale_middleware, prometheus.middleware],
-        cors_config=CORSConfig(allow_origins=[], allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        cors_config=CORSConfig(
+            allow_origins=[], allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+        ),
         openapi_config=OpenAPIConfig(
             title="Citizen super-app API",
             version=API_VERSION,

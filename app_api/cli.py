@@ -9,7 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
-from app_api import db, settings as settings_mod
+from app_api import db
+from app_api import settings as settings_mod
 from app_api.settings import Settings, SettingsError
 
 OPENAPI_PATH = Path("openapi/openapi.json")
@@ -43,11 +44,18 @@ async def _serve(cfg: Settings) -> None:
     sandbox = None
     if cfg.sandbox:
         sandbox = await run_sandbox(
-            SandboxConfig(app_secrets={cfg.sms_app_id: cfg.sms_app_secret}), cfg.sandbox_host, cfg.sandbox_port
+            SandboxConfig(app_secrets={cfg.sms_app_id: cfg.sms_app_secret}),
+            cfg.sandbox_host,
+            cfg.sandbox_port,
         )
-        print(f"sandbox of outside systems on http://{cfg.sandbox_host}:{cfg.sandbox_port}", file=sys.stderr)
+        print(
+            f"sandbox of outside systems on http://{cfg.sandbox_host}:{cfg.sandbox_port}",
+            file=sys.stderr,
+        )
     server = uvicorn.Server(
-        uvicorn.Config(create_app(cfg), host=cfg.host, port=cfg.port, log_config=None, access_log=False)
+        uvicorn.Config(
+            create_app(cfg), host=cfg.host, port=cfg.port, log_config=None, access_log=False
+        )
     )
     print(f"API on http://{cfg.host}:{cfg.port}  (docs: /schema)", file=sys.stderr)
     try:
@@ -95,7 +103,10 @@ async def _seed(cfg: Settings, args: argparse.Namespace) -> None:
             print("demo city already loaded; nothing to do", file=sys.stderr)
             return
         counts = await seed(
-            PiiVault(cfg.pii_key), seed=args.seed, residents=args.residents, enterprises=args.enterprises
+            PiiVault(cfg.pii_key),
+            seed=args.seed,
+            residents=args.residents,
+            enterprises=args.enterprises,
         )
         print(json.dumps(counts, ensure_ascii=False))
     finally:
@@ -115,12 +126,21 @@ async def _create_operator(cfg: Settings, args: argparse.Namespace) -> None:
         sys.exit("superapp: --phone must be an 11-digit mainland mobile number")
     await db.init(cfg.database_url)
     try:
-        operator, created = await Operator.get_or_create(phone=phone, defaults={"name": args.name, "roles": []})
+        operator, created = await Operator.get_or_create(
+            phone=phone, defaults={"name": args.name, "roles": []}
+        )
         operator.name, operator.roles, operator.active = args.name, sorted(set(args.role)), True
         await operator.save()
         verb = "created" if created else "updated"
-        print(json.dumps({"id": str(operator.id), verb: True, "roles": operator.roles}, ensure_ascii=False))
-        print("They sign in with their phone (portal=operator) and must set up TOTP first.", file=sys.stderr)
+        print(
+            json.dumps(
+                {"id": str(operator.id), verb: True, "roles": operator.roles}, ensure_ascii=False
+            )
+        )
+        print(
+            "They sign in with their phone (portal=operator) and must set up TOTP first.",
+            file=sys.stderr,
+        )
     finally:
         await db.close()
 
@@ -133,7 +153,16 @@ async def _audit_verify(cfg: Settings) -> int:
         report = await AuditLog(cfg.audit_key).verify()
     finally:
         await db.close()
-    print(json.dumps({"ok": report.ok, "checked": report.checked, "bad_seq": report.bad_seq, "problem": report.problem}))
+    print(
+        json.dumps(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "bad_seq": report.bad_seq,
+                "problem": report.problem,
+            }
+        )
+    )
     return 0 if report.ok else 1
 
 
@@ -148,15 +177,21 @@ def main(argv: list[str] | None = None) -> None:
     seed_p.add_argument("--residents", type=int, default=2000)
     seed_p.add_argument("--enterprises", type=int, default=200)
     seed_p.add_argument("--if-empty", action="store_true", help="do nothing when residents exist")
-    op = sub.add_parser("operator", help="manage operators").add_subparsers(dest="op_command", required=True)
+    op = sub.add_parser("operator", help="manage operators").add_subparsers(
+        dest="op_command", required=True
+    )
     create = op.add_parser("create", help="create or update an operator")
     create.add_argument("--phone", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--role", action="append", default=[])
-    oa = sub.add_parser("openapi", help="OpenAPI document").add_subparsers(dest="oa_command", required=True)
+    oa = sub.add_parser("openapi", help="OpenAPI document").add_subparsers(
+        dest="oa_command", required=True
+    )
     export = oa.add_parser("export", help="write openapi/openapi.json")
     export.add_argument("--check", action="store_true", help="fail if the committed file differs")
-    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
     audit.add_parser("verify", help="verify the hash chain; exit 1 on tampering")
     args = parser.parse_args(argv)
 

@@ -35,7 +35,12 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
                 "migrations": program.migrations_module,
                 "default_connection": "default",
             }
-    return {"connections": {"default": database_url}, "apps": apps, "use_tz": True, "timezone": "UTC"}
+    return {
+        "connections": {"default": database_url},
+        "apps": apps,
+        "use_tz": True,
+        "timezone": "UTC",
+    }
 
 
 async def init(database_url: str) -> None:

@@ -4,4 +4,6 @@ import os
 
 from app_api.db import tortoise_config
 
-TORTOISE_ORM = tortoise_config(os.environ.get("SUPERAPP_DATABASE_URL", "sqlite://var/makemigrations.sqlite3"))
+TORTOISE_ORM = tortoise_config(
+    os.environ.get("SUPERAPP_DATABASE_URL", "sqlite://var/makemigrations.sqlite3")
+)

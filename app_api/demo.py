@@ -30,8 +30,34 @@ from app_api.identity.numbers import CREDIT_ALPHABET, credit_check_char, id_chec
 ID_CONTEXT = "resident.id_number"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕玉兰红梅春梅文博子涵浩然欣怡雨桐宇轩梓萱俊杰思远佳怡一鸣晓东晓燕丽娟淑珍桂芳"
-INDUSTRIES = {"C13": "食品", "C17": "纺织", "C39": "电子", "C34": "机械", "I65": "软件", "F51": "商贸", "E47": "建筑", "A01": "农业"}
-WORDS = "洋河 双沟 运河 骆马湖 湖滨 楚韵 西楚 项王 泗水 沭河 金鹰 苏宿 宿城 新盛 恒通 瑞丰".split()
+INDUSTRIES = {
+    "C13": "食品",
+    "C17": "纺织",
+    "C39": "电子",
+    "C34": "机械",
+    "I65": "软件",
+    "F51": "商贸",
+    "E47": "建筑",
+    "A01": "农业",
+}
+WORDS = [
+    "洋河",
+    "双沟",
+    "运河",
+    "骆马湖",
+    "湖滨",
+    "楚韵",
+    "西楚",
+    "项王",
+    "泗水",
+    "沭河",
+    "金鹰",
+    "苏宿",
+    "宿城",
+    "新盛",
+    "恒通",
+    "瑞丰",
+]
 BATCH = 2000
 
 
@@ -49,13 +75,34 @@ class NamedResident:
 
 # The residents the README introduces; issue #4's sandbox gives them their provincial records.
 NAMED = (
-    NamedResident("13800000001", "王建国", date(1985, 3, 12), "321302", "local_urban", "employed", household=4),
-    NamedResident("13800000002", "李秀英", date(1952, 8, 21), "321311", "local_urban", "retired", household=1),
-    NamedResident("13800000003", "张伟", date(1990, 11, 2), "321322", "local_rural", "unemployed", household=3),
-    NamedResident("13800000004", "刘洋", date(1996, 6, 30), "321323", "nonlocal", "self_employed", household=1),
-    NamedResident("13800000005", "王小明", date(1982, 1, 15), "321302", "local_urban", "employed", household=3),
-    NamedResident("13800000006", "陈静", date(1979, 9, 9), "321324", "local_urban", "employed", household=3),
-    NamedResident("13800000007", "赵桂兰", date(1946, 4, 4), "321322", "local_rural", "retired", disability=2, household=2),
+    NamedResident(
+        "13800000001", "王建国", date(1985, 3, 12), "321302", "local_urban", "employed", household=4
+    ),
+    NamedResident(
+        "13800000002", "李秀英", date(1952, 8, 21), "321311", "local_urban", "retired", household=1
+    ),
+    NamedResident(
+        "13800000003", "张伟", date(1990, 11, 2), "321322", "local_rural", "unemployed", household=3
+    ),
+    NamedResident(
+        "13800000004", "刘洋", date(1996, 6, 30), "321323", "nonlocal", "self_employed", household=1
+    ),
+    NamedResident(
+        "13800000005", "王小明", date(1982, 1, 15), "321302", "local_urban", "employed", household=3
+    ),
+    NamedResident(
+        "13800000006", "陈静", date(1979, 9, 9), "321324", "local_urban", "employed", household=3
+    ),
+    NamedResident(
+        "13800000007",
+        "赵桂兰",
+        date(1946, 4, 4),
+        "321322",
+        "local_rural",
+        "retired",
+        disability=2,
+        household=2,
+    ),
 )
 OPERATORS = (
     ("13900000001", "周政", ["policy_editor", "policy_publisher"]),
@@ -105,7 +152,9 @@ def _random_resident(rng: random.Random, today: date) -> NamedResident:
     elif age < 23:
         employment = rng.choices(["student", "employed", "unemployed"], [60, 30, 10])[0]
     else:
-        employment = rng.choices(["employed", "self_employed", "unemployed", "other"], [70, 15, 8, 7])[0]
+        employment = rng.choices(
+            ["employed", "self_employed", "unemployed", "other"], [70, 15, 8, 7]
+        )[0]
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
     return NamedResident(
         phone="",
@@ -119,7 +168,9 @@ def _random_resident(rng: random.Random, today: date) -> NamedResident:
     )
 
 
-def _resident_row(vault: PiiVault, rng: random.Random, person: NamedResident, used: set[str]) -> Resident:
+def _resident_row(
+    vault: PiiVault, rng: random.Random, person: NamedResident, used: set[str]
+) -> Resident:
     male = rng.random() < 0.5
     while True:
         number = make_id_number(rng, person.district, person.birth, male)
@@ -153,7 +204,14 @@ async def seed(
 ) -> dict[str, int]:
     """Create the demo city in one transaction. Returns how many rows of each kind were created."""
     async with in_transaction():
-        return await _seed(vault, seed=seed, residents=residents, enterprises=enterprises, today=today, progress=progress)
+        return await _seed(
+            vault,
+            seed=seed,
+            residents=residents,
+            enterprises=enterprises,
+            today=today,
+            progress=progress,
+        )
 
 
 async def _seed(
@@ -194,7 +252,15 @@ async def _seed(
         codes.add(code)
         industry = rng.choice(list(INDUSTRIES))
         employees = int(rng.lognormvariate(3, 1.2)) + 1
-        size = "micro" if employees < 10 else "small" if employees < 100 else "medium" if employees < 300 else "large"
+        size = (
+            "micro"
+            if employees < 10
+            else "small"
+            if employees < 100
+            else "medium"
+            if employees < 300
+            else "large"
+        )
         companies.append(
             Enterprise(
                 id=uuid.UUID(int=rng.getrandbits(128), version=4),
@@ -212,17 +278,23 @@ async def _seed(
 
     by_phone = {r.phone: r for r in named_rows}
     if companies:
-        await EnterpriseAdmin.create(enterprise_id=companies[0].id, resident_id=by_phone["13800000006"].id)
+        await EnterpriseAdmin.create(
+            enterprise_id=companies[0].id, resident_id=by_phone["13800000006"].id
+        )
     # 李秀英 lets her son 王小明 look after her affairs (亲情代办).
     await Delegation.create(
         id=uuid.UUID(int=rng.getrandbits(128), version=4),
         grantor_id=by_phone["13800000002"].id,
         grantee_id=by_phone["13800000005"].id,
-        scopes=["receive_notifications", "view_housing_fund", "view_profile", "view_social_security"],
+        scopes=[
+            "receive_notifications",
+            "view_housing_fund",
+            "view_profile",
+            "view_social_security",
+        ],
         relationship="child",
         expires_at=datetime.now(UTC) + timedelta(days=365),
     )
     for phone, name, roles in OPERATORS:
         await Operator.create(phone=phone, name=name, roles=roles)
     return {"residents": total, "enterprises": len(companies), "operators": len(OPERATORS)}
-

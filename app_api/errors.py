@@ -29,31 +29,121 @@ log = structlog.get_logger("superapp.errors")
 # code -> (HTTP status, title msgid, detail msgid). Details may use {placeholders}.
 PROBLEMS: dict[str, tuple[int, str, str]] = {
     "validation_failed": (422, N_("Invalid request"), N_("Some fields are missing or not valid.")),
-    "phone_invalid": (422, N_("Invalid phone number"), N_("Enter an 11-digit mainland mobile number.")),
-    "id_number_invalid": (422, N_("Invalid ID number"), N_("The resident ID number is not valid. Check the 18 characters and try again.")),
-    "credit_code_invalid": (422, N_("Invalid credit code"), N_("The unified social credit code is not valid. Check the 18 characters and try again.")),
-    "otp_invalid": (401, N_("Wrong code"), N_("The code is wrong or has expired. {remaining} tries left.")),
-    "otp_expired": (401, N_("Code expired"), N_("There is no valid code for this number. Request a new one.")),
-    "otp_locked": (401, N_("Too many wrong codes"), N_("This code no longer works after too many wrong tries. Request a new one.")),
-    "otp_resend_too_soon": (429, N_("Please wait"), N_("A code was sent a moment ago. You can ask again in {seconds} seconds.")),
-    "rate_limited": (429, N_("Too many requests"), N_("Too many requests. Try again in {seconds} seconds.")),
-    "sms_unavailable": (503, N_("SMS unavailable"), N_("We could not send the text message just now. Please try again shortly.")),
+    "phone_invalid": (
+        422,
+        N_("Invalid phone number"),
+        N_("Enter an 11-digit mainland mobile number."),
+    ),
+    "id_number_invalid": (
+        422,
+        N_("Invalid ID number"),
+        N_("The resident ID number is not valid. Check the 18 characters and try again."),
+    ),
+    "credit_code_invalid": (
+        422,
+        N_("Invalid credit code"),
+        N_("The unified social credit code is not valid. Check the 18 characters and try again."),
+    ),
+    "otp_invalid": (
+        401,
+        N_("Wrong code"),
+        N_("The code is wrong or has expired. {remaining} tries left."),
+    ),
+    "otp_expired": (
+        401,
+        N_("Code expired"),
+        N_("There is no valid code for this number. Request a new one."),
+    ),
+    "otp_locked": (
+        401,
+        N_("Too many wrong codes"),
+        N_("This code no longer works after too many wrong tries. Request a new one."),
+    ),
+    "otp_resend_too_soon": (
+        429,
+        N_("Please wait"),
+        N_("A code was sent a moment ago. You can ask again in {seconds} seconds."),
+    ),
+    "rate_limited": (
+        429,
+        N_("Too many requests"),
+        N_("Too many requests. Try again in {seconds} seconds."),
+    ),
+    "sms_unavailable": (
+        503,
+        N_("SMS unavailable"),
+        N_("We could not send the text message just now. Please try again shortly."),
+    ),
     "not_authenticated": (401, N_("Please sign in"), N_("Sign in to continue.")),
-    "token_invalid": (401, N_("Session ended"), N_("Your session has ended. Please sign in again.")),
-    "refresh_reused": (401, N_("Session ended for your safety"), N_("This sign-in was used twice, so we signed it out everywhere. Please sign in again.")),
-    "mfa_required": (403, N_("Second step needed"), N_("Confirm with the code from your authenticator app to continue.")),
-    "totp_invalid": (401, N_("Wrong authenticator code"), N_("The authenticator code or recovery code is wrong.")),
-    "totp_not_enrolled": (409, N_("No authenticator set up"), N_("Set up an authenticator app first.")),
-    "totp_already_enrolled": (409, N_("Authenticator already set up"), N_("An authenticator app is already set up for this account.")),
+    "token_invalid": (
+        401,
+        N_("Session ended"),
+        N_("Your session has ended. Please sign in again."),
+    ),
+    "refresh_reused": (
+        401,
+        N_("Session ended for your safety"),
+        N_("This sign-in was used twice, so we signed it out everywhere. Please sign in again."),
+    ),
+    "mfa_required": (
+        403,
+        N_("Second step needed"),
+        N_("Confirm with the code from your authenticator app to continue."),
+    ),
+    "totp_invalid": (
+        401,
+        N_("Wrong authenticator code"),
+        N_("The authenticator code or recovery code is wrong."),
+    ),
+    "totp_not_enrolled": (
+        409,
+        N_("No authenticator set up"),
+        N_("Set up an authenticator app first."),
+    ),
+    "totp_already_enrolled": (
+        409,
+        N_("Authenticator already set up"),
+        N_("An authenticator app is already set up for this account."),
+    ),
     "forbidden": (403, N_("Not allowed"), N_("You do not have permission to do this.")),
-    "delegation_denied": (403, N_("Not authorized for this person"), N_("You have no valid authorization from this person for this service.")),
-    "delegation_invalid": (422, N_("Invalid authorization"), N_("Choose at least one permission and a duration of 1 to 365 days.")),
-    "relative_not_found": (404, N_("Relative not found"), N_("No resident account uses this phone number. Ask your relative to sign in to the app once first.")),
-    "identity_already_bound": (409, N_("ID number already registered"), N_("This ID number is already linked to another account. Call 12345 for help.")),
+    "delegation_denied": (
+        403,
+        N_("Not authorized for this person"),
+        N_("You have no valid authorization from this person for this service."),
+    ),
+    "delegation_invalid": (
+        422,
+        N_("Invalid authorization"),
+        N_("Choose at least one permission and a duration of 1 to 365 days."),
+    ),
+    "relative_not_found": (
+        404,
+        N_("Relative not found"),
+        N_(
+            "No resident account uses this phone number. Ask your relative to sign in to the app once first."
+        ),
+    ),
+    "identity_already_bound": (
+        409,
+        N_("ID number already registered"),
+        N_("This ID number is already linked to another account. Call 12345 for help."),
+    ),
     "not_found": (404, N_("Not found"), N_("We could not find what you asked for.")),
-    "method_not_allowed": (405, N_("Method not allowed"), N_("This address does not accept that method.")),
-    "conflict": (409, N_("Conflict"), N_("This conflicts with existing data. Nothing was changed.")),
-    "internal_error": (500, N_("Something went wrong"), N_("Something went wrong on our side. Nothing was changed. Please try again.")),
+    "method_not_allowed": (
+        405,
+        N_("Method not allowed"),
+        N_("This address does not accept that method."),
+    ),
+    "conflict": (
+        409,
+        N_("Conflict"),
+        N_("This conflicts with existing data. Nothing was changed."),
+    ),
+    "internal_error": (
+        500,
+        N_("Something went wrong"),
+        N_("Something went wrong on our side. Nothing was changed. Please try again."),
+    ),
 }
 
 
@@ -78,7 +168,9 @@ class Problem(Exception):
         self.errors = errors
 
 
-def problem_body(code: str, instance: str, params: dict[str, object] | None = None) -> dict[str, Any]:
+def problem_body(
+    code: str, instance: str, params: dict[str, object] | None = None
+) -> dict[str, Any]:
     status, title, detail = PROBLEMS[code]
     return {
         "type": f"https://superapp.invalid/problems/{code.replace('_', '-')}",
@@ -94,7 +186,9 @@ def _respond(request: Request, problem: Problem) -> Response:
     body = problem_body(problem.code, request.url.path, problem.params)
     if problem.errors:
         body["errors"] = problem.errors
-    return Response(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+    return Response(
+        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
 
 
 def _on_problem(request: Request, exc: Problem) -> Response:

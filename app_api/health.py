@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Response, Router, get
 from tortoise import connections
 
-from app_api.services import Services
 from app_api.schemas import Out
+from app_api.services import Services
 
 
 class Health(Out):
@@ -33,7 +33,11 @@ async def ready(services: Services) -> Response[Health]:
     except Exception as exc:
         checks["redis"] = type(exc).__name__
     ok = all(v == "ok" for v in checks.values())
-    return Response(Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503)
+    return Response(
+        Health(status="ok" if ok else "unavailable", checks=checks), status_code=200 if ok else 503
+    )
 
 
-router = Router(path="/health", route_handlers=[live, ready], tags=["health"], include_in_schema=True)
+router = Router(
+    path="/health", route_handlers=[live, ready], tags=["health"], include_in_schema=True
+)

@@ -45,7 +45,11 @@ class _MaskingFilter(logging.Filter):
 
 def configure(level: str = "INFO", *, json: bool = True) -> None:
     """Route structlog and stdlib logging through one masking JSON renderer on stderr."""
-    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
+    renderer = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json
+        else structlog.dev.ConsoleRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -20,7 +20,9 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
+        header = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None
+        )
         locale = locales.negotiate(header)
         locales.set_current(locale)
 

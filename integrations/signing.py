@@ -17,7 +17,9 @@ from urllib.parse import quote
 MAX_SKEW_S = 300
 
 
-def canonical(method: str, path: str, query: Mapping[str, str], timestamp: str, nonce: str, body: bytes) -> bytes:
+def canonical(
+    method: str, path: str, query: Mapping[str, str], timestamp: str, nonce: str, body: bytes
+) -> bytes:
     """The exact bytes that are signed."""
     sorted_query = "&".join(
         f"{quote(k, safe='')}={quote(str(v), safe='')}" for k, v in sorted(query.items())
@@ -26,11 +28,23 @@ def canonical(method: str, path: str, query: Mapping[str, str], timestamp: str, 
     return "\n".join(parts).encode()
 
 
-def sign(secret: str, method: str, path: str, query: Mapping[str, str], timestamp: str, nonce: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), canonical(method, path, query, timestamp, nonce, body), hashlib.sha256).hexdigest()
+def sign(
+    secret: str,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    timestamp: str,
+    nonce: str,
+    body: bytes,
+) -> str:
+    return hmac.new(
+        secret.encode(), canonical(method, path, query, timestamp, nonce, body), hashlib.sha256
+    ).hexdigest()
 
 
-def signed_headers(app_id: str, secret: str, method: str, path: str, query: Mapping[str, str], body: bytes) -> dict[str, str]:
+def signed_headers(
+    app_id: str, secret: str, method: str, path: str, query: Mapping[str, str], body: bytes
+) -> dict[str, str]:
     """Headers for one outbound request, with a fresh timestamp and nonce."""
     timestamp = str(int(time.time()))
     nonce = secrets.token_hex(16)

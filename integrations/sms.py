@@ -47,12 +47,16 @@ class SmsClient:
         """Send one message; returns the gateway's message id or raises :class:`SmsError`."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        message = SmsMessage(phone=phone, template=template, params=params, request_id=secrets.token_hex(12))
+        message = SmsMessage(
+            phone=phone, template=template, params=params, request_id=secrets.token_hex(12)
+        )
         body = msgspec.json.encode(message)
         headers = signed_headers(self._app_id, self._secret, "POST", SEND_PATH, {}, body)
         headers["Content-Type"] = "application/json"
         try:
-            async with self._session.post(self._base + SEND_PATH, data=body, headers=headers) as resp:
+            async with self._session.post(
+                self._base + SEND_PATH, data=body, headers=headers
+            ) as resp:
                 payload = await resp.read()
                 if resp.status != 200:
                     raise SmsError(f"gateway answered {resp.status}")

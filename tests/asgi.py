@@ -25,7 +25,9 @@ async def serve_asgi(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     async def send(message: dict[str, Any]) -> None:
         await outbox.put(message)
 
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
+    task = asyncio.create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    )
     await inbox.put({"type": "lifespan.startup"})
     started = await outbox.get()
     if started["type"] != "lifespan.startup.complete":

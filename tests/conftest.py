@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from aiohttp import web
 from litestar import Litestar
-import httpx
 from redis.asyncio import Redis
 
 from app_api import db, kv, settings
 from app_api.app import create_app
-from integrations.sandbox import SandboxConfig, run_sandbox
+from integrations.sandbox import SMS, SandboxConfig, run_sandbox
 from tests.asgi import serve_asgi
 
 REAL_DB = os.environ.get("SUPERAPP_DATABASE_URL", "")
@@ -109,7 +109,7 @@ class Sandbox:
         return self.runner.app
 
     def sms_codes(self, phone: str) -> list[str]:
-        return [m["params"]["code"] for m in self.app["sms"].outbox if m["phone"] == phone]
+        return [m["params"]["code"] for m in self.app[SMS].outbox if m["phone"] == phone]
 
 
 @pytest.fixture
@@ -120,7 +120,9 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     await runner.cleanup()
 
 
-def make_settings(database_url: str, redis_url: str, sandbox_url: str, **overrides: Any) -> settings.Settings:
+def make_settings(
+    database_url: str, redis_url: str, sandbox_url: str, **overrides: Any
+) -> settings.Settings:
     return settings.load(
         {},
         env="test",
@@ -152,7 +154,9 @@ class Env:
 
     async def login(self, phone: str, portal: str = "resident") -> dict[str, Any]:
         code = await self.request_code(phone)
-        resp = await self.client.post("/api/v1/auth/login", json={"phone": phone, "code": code, "portal": portal})
+        resp = await self.client.post(
+            "/api/v1/auth/login", json={"phone": phone, "code": code, "portal": portal}
+        )
         assert resp.status_code == 200, resp.text
         return resp.json()
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from integrations.sandbox import SMS
 from tests.conftest import Env
 
 PHONE = "13812345678"
@@ -22,7 +23,9 @@ async def test_login_me_refresh_logout(env: Env) -> None:
     assert me.status_code == 200
     assert me.json()["id"] == tokens["account"]["id"]
 
-    refreshed = await env.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    refreshed = await env.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
     assert refreshed.status_code == 200
     new = refreshed.json()
     assert new["refresh_token"] != tokens["refresh_token"]
@@ -33,13 +36,15 @@ async def test_login_me_refresh_logout(env: Env) -> None:
     after = await env.client.get("/api/v1/me", headers=env.auth(new))
     assert after.status_code == 401
     assert after.json()["code"] == "token_invalid"
-    again = await env.client.post("/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]})
+    again = await env.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]}
+    )
     assert again.json()["code"] == "token_invalid"
 
 
 async def test_sms_text_is_the_carrier_template(env: Env) -> None:
     code = await env.request_code(PHONE)
-    text = env.sandbox.app["sms"].outbox[-1]["text"]
+    text = env.sandbox.app[SMS].outbox[-1]["text"]
     assert code in text and text.startswith("【宿迁城市通】")
 
 
@@ -61,7 +66,9 @@ async def test_code_is_single_use(env: Env) -> None:
 async def test_concurrent_logins_with_one_code_yield_one_session(env: Env) -> None:
     code = await env.request_code(PHONE)
     body = {"phone": PHONE, "code": code}
-    results = await asyncio.gather(*(env.client.post("/api/v1/auth/login", json=body) for _ in range(5)))
+    results = await asyncio.gather(
+        *(env.client.post("/api/v1/auth/login", json=body) for _ in range(5))
+    )
     assert sorted(r.status_code for r in results) == [200, 401, 401, 401, 401]
 
 
@@ -93,7 +100,7 @@ async def test_bad_phone_numbers_are_refused_and_nothing_is_sent(env: Env, phone
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["code"] in ("phone_invalid", "validation_failed")
-    assert env.sandbox.app["sms"].outbox == []
+    assert env.sandbox.app[SMS].outbox == []
 
 
 @pytest.mark.parametrize(
@@ -118,12 +125,18 @@ async def test_malformed_login_bodies_get_validation_problems(env: Env, body: di
 
 async def test_unknown_field_is_named_in_the_problem(env: Env) -> None:
     resp = await env.client.post("/api/v1/auth/otp", json={"phone": PHONE, "channel": "voice"})
-    assert resp.json()["errors"][0] == {"field": "channel", "reason": "unknown_field", "source": "body"}
+    assert resp.json()["errors"][0] == {
+        "field": "channel",
+        "reason": "unknown_field",
+        "source": "body",
+    }
 
 
 async def test_operator_portal_refuses_residents_without_spending_the_code(env: Env) -> None:
     code = await env.request_code(PHONE)
-    resp = await env.client.post("/api/v1/auth/login", json={"phone": PHONE, "code": code, "portal": "operator"})
+    resp = await env.client.post(
+        "/api/v1/auth/login", json={"phone": PHONE, "code": code, "portal": "operator"}
+    )
     assert resp.status_code == 403
     ok = await env.client.post("/api/v1/auth/login", json={"phone": PHONE, "code": code})
     assert ok.status_code == 200

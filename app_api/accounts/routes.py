@@ -28,7 +28,11 @@ async def read_profile(subject_id: str, services: Services, audit: AuditFn) -> P
     return service.profile_of(resident, services.vault)
 
 
-@put("/profile/identity", opt={"kind": "resident"}, summary="Bind a real name and ID number (实名认证)")
+@put(
+    "/profile/identity",
+    opt={"kind": "resident"},
+    summary="Bind a real name and ID number (实名认证)",
+)
 async def bind_identity(
     data: IdentityBinding, principal: Principal, services: Services, audit: AuditFn
 ) -> Profile:
@@ -43,7 +47,9 @@ async def bind_identity(
     opt={"kind": "resident", "aal": 2},
     summary="An enterprise's profile, for its administrators",
 )
-async def read_enterprise(credit_code: str, principal: Principal, audit: AuditFn) -> EnterpriseProfile:
+async def read_enterprise(
+    credit_code: str, principal: Principal, audit: AuditFn
+) -> EnterpriseProfile:
     try:
         code = validate_credit_code(credit_code)
     except NumberError as exc:
@@ -57,4 +63,8 @@ async def read_enterprise(credit_code: str, principal: Principal, audit: AuditFn
     return service.enterprise_profile(enterprise)
 
 
-router = Router(path="/api/v1", route_handlers=[me, read_profile, bind_identity, read_enterprise], tags=["account"])
+router = Router(
+    path="/api/v1",
+    route_handlers=[me, read_profile, bind_identity, read_enterprise],
+    tags=["account"],
+)

@@ -29,7 +29,11 @@ def _coded(table: dict[str, str], code: str | None) -> Coded | None:
 
 def profile_of(resident: Resident, vault: PiiVault) -> Profile:
     """The resident's profile with the ID number masked."""
-    id_number = vault.open(resident.id_number_sealed, context=ID_CONTEXT) if resident.id_number_sealed else None
+    id_number = (
+        vault.open(resident.id_number_sealed, context=ID_CONTEXT)
+        if resident.id_number_sealed
+        else None
+    )
     return Profile(
         resident_id=str(resident.id),
         name=resident.name,
@@ -53,7 +57,9 @@ def seal_id_number(vault: PiiVault, raw: str) -> tuple[str, str, str]:
     return number, vault.seal(number, context=ID_CONTEXT), vault.index(number, context=ID_CONTEXT)
 
 
-async def bind_identity(resident: Resident, vault: PiiVault, name: str, raw_id_number: str) -> Resident:
+async def bind_identity(
+    resident: Resident, vault: PiiVault, name: str, raw_id_number: str
+) -> Resident:
     """Attach a verified real name and ID number to the resident (实名认证)."""
     number, sealed, index = seal_id_number(vault, raw_id_number)
     holder = await Resident.get_or_none(id_number_index=index)
@@ -65,7 +71,14 @@ async def bind_identity(resident: Resident, vault: PiiVault, name: str, raw_id_n
     resident.birth_date = birth_date_of(number)
     resident.gender = "M" if int(number[16]) % 2 else "F"
     await resident.save(
-        update_fields=["name", "id_number_sealed", "id_number_index", "birth_date", "gender", "updated_at"]
+        update_fields=[
+            "name",
+            "id_number_sealed",
+            "id_number_index",
+            "birth_date",
+            "gender",
+            "updated_at",
+        ]
     )
     return resident
 
@@ -75,8 +88,12 @@ def enterprise_profile(enterprise: Enterprise) -> EnterpriseProfile:
         credit_code=enterprise.credit_code,
         name=enterprise.name,
         industry_code=enterprise.industry_code,
-        size=Coded(code=enterprise.size, label=label(SIZE_LABELS, enterprise.size) or enterprise.size),
-        district=Coded(code=enterprise.district, label=label(DISTRICT_LABELS, enterprise.district) or ""),
+        size=Coded(
+            code=enterprise.size, label=label(SIZE_LABELS, enterprise.size) or enterprise.size
+        ),
+        district=Coded(
+            code=enterprise.district, label=label(DISTRICT_LABELS, enterprise.district) or ""
+        ),
         founded_on=enterprise.founded_on,
         high_tech=enterprise.high_tech,
         employee_count=enterprise.employee_count,

@@ -56,7 +56,12 @@ class AuditEntry(msgspec.Struct, frozen=True):
 
 def _mac(key: bytes, seq: int, at: datetime, entry: AuditEntry, prev_mac: str) -> str:
     body = msgspec.json.encode(
-        [seq, at.astimezone(UTC).isoformat(timespec="microseconds"), *msgspec.structs.astuple(entry), prev_mac]
+        [
+            seq,
+            at.astimezone(UTC).isoformat(timespec="microseconds"),
+            *msgspec.structs.astuple(entry),
+            prev_mac,
+        ]
     )
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
@@ -104,7 +109,9 @@ class AuditLog:
             )
             if row.prev_mac != expected_prev:
                 return VerifyReport(False, checked, row.seq, "broken_link")
-            if not hmac.compare_digest(row.mac, _mac(self._key, row.seq, row.at, entry, row.prev_mac)):
+            if not hmac.compare_digest(
+                row.mac, _mac(self._key, row.seq, row.at, entry, row.prev_mac)
+            ):
                 return VerifyReport(False, checked, row.seq, "altered")
             expected_prev, expected_seq, checked = row.mac, row.seq + 1, checked + 1
         return VerifyReport(True, checked, None, None)

@@ -67,7 +67,9 @@ async def audit_events(
 @get("/me/access-log", opt={"kind": "resident"}, summary="Who read or changed my personal data")
 async def my_access_log(principal: Principal, after: After = 0, limit: Limit = 50) -> AuditPage:
     rows = (
-        await AuditEvent.filter(subject_id=principal.account_id, seq__gt=after).order_by("seq").limit(limit)
+        await AuditEvent.filter(subject_id=principal.account_id, seq__gt=after)
+        .order_by("seq")
+        .limit(limit)
     )
     return _page(rows, limit)
 

@@ -12,7 +12,9 @@ from locales import current
 
 async def resident_for_login(phone: str) -> Resident:
     """The resident with this phone; the first login registers them (phone = account)."""
-    resident, _ = await Resident.get_or_create(phone=phone, defaults={"preferred_locale": current()})
+    resident, _ = await Resident.get_or_create(
+        phone=phone, defaults={"preferred_locale": current()}
+    )
     return resident
 
 
@@ -51,7 +53,10 @@ async def describe(kind: str, account_id: str, aal: int) -> Account:
         roles=[],
         aal=aal,
         mfa_enrolled=enrolled,
-        enterprises=[EnterpriseRef(credit_code=a.enterprise.credit_code, name=a.enterprise.name) for a in admin_of],
+        enterprises=[
+            EnterpriseRef(credit_code=a.enterprise.credit_code, name=a.enterprise.name)
+            for a in admin_of
+        ],
         locale=current(),
     )
 

@@ -88,7 +88,10 @@ async def _subject(connection: ASGIConnection, principal: Principal, scope: str 
         raise Problem("delegation_denied") from None
     now = datetime.now(UTC)
     grants = await Delegation.filter(
-        grantor_id=grantor, grantee_id=principal.account_id, revoked_at__isnull=True, expires_at__gt=now
+        grantor_id=grantor,
+        grantee_id=principal.account_id,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
     )
     if not any(scope in grant.scopes for grant in grants):
         raise Problem("delegation_denied")

@@ -50,7 +50,9 @@ async def request_code(services: Services, phone: str, client_ip: str) -> None:
             if wait is not None:
                 raise Problem("rate_limited", seconds=wait, headers={"Retry-After": str(wait)})
         code = f"{secrets.randbelow(10**6):06d}"
-        await services.sms.send(phone, CODE_TEMPLATE, {"code": code, "minutes": str(cfg.otp_ttl_s // 60)})
+        await services.sms.send(
+            phone, CODE_TEMPLATE, {"code": code, "minutes": str(cfg.otp_ttl_s // 60)}
+        )
     except (Problem, SmsError) as exc:
         # A refused or failed send must not count against the resident.
         await redis.delete(resend_key)

@@ -81,7 +81,11 @@ async def refresh(data: RefreshRequest, services: Services) -> LoginResult:
     return LoginResult(**_pair_fields(pair), account=account)
 
 
-@post("/logout", status_code=HTTP_204_NO_CONTENT, summary="End this session everywhere it was refreshed")
+@post(
+    "/logout",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="End this session everywhere it was refreshed",
+)
 async def logout(principal: Principal) -> None:
     await sessions.revoke(principal.family_id)
 
@@ -90,7 +94,9 @@ async def logout(principal: Principal) -> None:
 async def totp_enrol(principal: Principal, services: Services) -> TotpEnrolment:
     label = await accounts.label_for(principal.kind, principal.account_id)
     enrolment = await totp.enrol(services, principal.kind, principal.account_id, label)
-    return TotpEnrolment(otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg, secret=enrolment.secret)
+    return TotpEnrolment(
+        otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg, secret=enrolment.secret
+    )
 
 
 @post("/totp/confirmation", status_code=200, summary="Confirm the authenticator with a first code")
@@ -105,7 +111,11 @@ async def totp_verify(data: TotpVerify, principal: Principal, services: Services
     if not data.code and not data.recovery_code:
         raise Problem("validation_failed")
     method = await totp.verify(
-        services, principal.kind, principal.account_id, code=data.code, recovery_code=data.recovery_code
+        services,
+        principal.kind,
+        principal.account_id,
+        code=data.code,
+        recovery_code=data.recovery_code,
     )
     await sessions.raise_assurance(principal.family_id, 2)
     left = await totp.remaining_recovery_codes(principal.kind, principal.account_id)

@@ -50,9 +50,13 @@ async def _issue(services: Services, family: SessionFamily) -> TokenPair:
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=cfg.access_ttl_s)
 
 
-async def start(services: Services, kind: str, account_id: str, *, aal: int = 1) -> tuple[TokenPair, str]:
+async def start(
+    services: Services, kind: str, account_id: str, *, aal: int = 1
+) -> tuple[TokenPair, str]:
     """Open a new session family; returns the first token pair and the family id."""
-    family = SessionFamily(pk=secrets.token_hex(16), account_kind=kind, account_id=account_id, aal=aal)
+    family = SessionFamily(
+        pk=secrets.token_hex(16), account_kind=kind, account_id=account_id, aal=aal
+    )
     await family.save()
     await family.expire(services.settings.refresh_ttl_s)
     return await _issue(services, family), family.pk
@@ -75,7 +79,9 @@ async def authenticate(services: Services, access_token: str) -> Principal | Non
     family = await _live_family(row.family_id)
     if family is None:
         return None
-    return Principal(kind=family.account_kind, account_id=family.account_id, family_id=family.pk, aal=family.aal)
+    return Principal(
+        kind=family.account_kind, account_id=family.account_id, family_id=family.pk, aal=family.aal
+    )
 
 
 async def rotate(services: Services, refresh_token: str) -> tuple[TokenPair, Principal]:
@@ -93,7 +99,9 @@ async def rotate(services: Services, refresh_token: str) -> tuple[TokenPair, Pri
         await revoke(row.family_id)
         raise Problem("refresh_reused")
     pair = await _issue(services, family)
-    principal = Principal(kind=family.account_kind, account_id=family.account_id, family_id=family.pk, aal=family.aal)
+    principal = Principal(
+        kind=family.account_kind, account_id=family.account_id, family_id=family.pk, aal=family.aal
+    )
     return pair, principal
 
 

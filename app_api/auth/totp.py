@@ -82,7 +82,9 @@ async def _accept_totp(services: Services, factor: TotpFactor, code: str) -> Non
     if step is None:
         raise Problem("totp_invalid")
     # Compare-and-set on the last used step: a replayed or older code is refused.
-    updated = await TotpFactor.filter(id=factor.id, last_used_step__lt=step).update(last_used_step=step)
+    updated = await TotpFactor.filter(id=factor.id, last_used_step__lt=step).update(
+        last_used_step=step
+    )
     if updated != 1:
         raise Problem("totp_invalid")
 
@@ -100,12 +102,17 @@ async def confirm(services: Services, kind: str, account_id: str, code: str) -> 
         await TotpFactor.filter(id=factor.id).update(confirmed_at=datetime.now(UTC))
         await RecoveryCode.filter(factor_id=factor.id).delete()
         await RecoveryCode.bulk_create(
-            [RecoveryCode(factor_id=factor.id, code_hash=services.keyed_hash("recovery", c)) for c in codes]
+            [
+                RecoveryCode(factor_id=factor.id, code_hash=services.keyed_hash("recovery", c))
+                for c in codes
+            ]
         )
     return codes
 
 
-async def verify(services: Services, kind: str, account_id: str, *, code: str | None, recovery_code: str | None) -> str:
+async def verify(
+    services: Services, kind: str, account_id: str, *, code: str | None, recovery_code: str | None
+) -> str:
     """Check a TOTP code or spend a recovery code; returns which one was used."""
     factor = await _factor(kind, account_id)
     if factor is None or not factor.confirmed_at:
@@ -115,9 +122,9 @@ async def verify(services: Services, kind: str, account_id: str, *, code: str | 
         return "totp"
     if recovery_code:
         digest = services.keyed_hash("recovery", _normalize_recovery(recovery_code))
-        spent = await RecoveryCode.filter(factor_id=factor.id, code_hash=digest, used_at__isnull=True).update(
-            used_at=datetime.now(UTC)
-        )
+        spent = await RecoveryCode.filter(
+            factor_id=factor.id, code_hash=digest, used_at__isnull=True
+        ).update(used_at=datetime.now(UTC))
         if spent == 1:
             return "recovery_code"
     raise Problem("totp_invalid")

@@ -45,5 +45,7 @@ async def revoke(delegation_id: str, principal: Principal, audit: AuditFn) -> De
 
 
 router = Router(
-    path="/api/v1/delegations", route_handlers=[list_scopes, grant, list_delegations, revoke], tags=["delegation"]
+    path="/api/v1/delegations",
+    route_handlers=[list_scopes, grant, list_delegations, revoke],
+    tags=["delegation"],
 )

@@ -64,7 +64,9 @@ async def describe(row: Delegation) -> DelegationOut:
         grantee_id=str(row.grantee_id),
         grantee_phone=mask_phone(row.grantee.phone),
         relationship=row.relationship,
-        scopes=[ScopeOut(scope=s, label=gettext(labels[s]) if s in labels else s) for s in row.scopes],
+        scopes=[
+            ScopeOut(scope=s, label=gettext(labels[s]) if s in labels else s) for s in row.scopes
+        ],
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         active=row.revoked_at is None and row.expires_at > now,

@@ -24,7 +24,12 @@ EMPLOYMENT_LABELS = {
     "student": N_("Student"),
     "other": N_("Other"),
 }
-SIZE_LABELS = {"micro": N_("Micro"), "small": N_("Small"), "medium": N_("Medium"), "large": N_("Large")}
+SIZE_LABELS = {
+    "micro": N_("Micro"),
+    "small": N_("Small"),
+    "medium": N_("Medium"),
+    "large": N_("Large"),
+}
 
 
 def label(table: dict[str, str], code: str | None) -> str | None:

@@ -48,10 +48,14 @@ class FaultBoard:
         if fault.kind in ("none", "latency") or self._random.random() >= fault.rate:
             return await handler()
         if fault.kind == "error":
-            return web.json_response({"code": "SYSTEM_ERROR", "message": "upstream failure"}, status=500)
+            return web.json_response(
+                {"code": "SYSTEM_ERROR", "message": "upstream failure"}, status=500
+            )
         if fault.kind == "throttle":
             return web.json_response(
-                {"code": "THROTTLED", "message": "too many requests"}, status=429, headers={"Retry-After": "1"}
+                {"code": "THROTTLED", "message": "too many requests"},
+                status=429,
+                headers={"Retry-After": "1"},
             )
         if fault.kind == "malformed":
             return web.Response(body=b'{"code": "OK", "data": {', content_type="application/json")

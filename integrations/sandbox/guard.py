@@ -59,4 +59,7 @@ class SignatureGuard:
 
 def _reject(status: int, code: str, message: str) -> web.HTTPException:
     exc_type = web.HTTPUnauthorized if status == 401 else web.HTTPBadRequest
-    return exc_type(text=msgspec.json.encode({"code": code, "message": message}).decode(), content_type="application/json")
+    return exc_type(
+        text=msgspec.json.encode({"code": code, "message": message}).decode(),
+        content_type="application/json",
+    )

@@ -9,6 +9,9 @@ from integrations.sandbox.faults import Fault, FaultBoard
 from integrations.sandbox.guard import SignatureGuard
 from integrations.sandbox.sms_gateway import SmsGateway
 
+FAULTS = web.AppKey("faults", FaultBoard)
+SMS = web.AppKey("sms", SmsGateway)
+
 
 class SandboxConfig(msgspec.Struct, frozen=True):
     """Callers the sandbox knows (app id -> shared secret)."""
@@ -21,8 +24,8 @@ def create_sandbox(config: SandboxConfig) -> web.Application:
     app = web.Application()
     faults = FaultBoard()
     sms = SmsGateway(SignatureGuard(config.app_secrets))
-    app["faults"] = faults
-    app["sms"] = sms
+    app[FAULTS] = faults
+    app[SMS] = sms
 
     async def send_sms(request: web.Request) -> web.StreamResponse:
         return await faults.apply("sms", lambda: sms.send(request))
@@ -48,7 +51,8 @@ def create_sandbox(config: SandboxConfig) -> web.Application:
 
 async def run_sandbox(config: SandboxConfig, host: str, port: int) -> web.AppRunner:
     """Start the sandbox on ``host:port``; the caller cleans up the returned runner."""
-    runner = web.AppRunner(create_sandbox(config), access_log=None)
+    # Short grace: a hanging "timeout" fault must not hold up Ctrl-C.
+    runner = web.AppRunner(create_sandbox(config), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

@@ -33,7 +33,9 @@ class SmsGateway:
         except (KeyError, TypeError, ValueError, IndexError):
             return gateway_error(400, "INVALID_PARAMETER", "bad message")
         if request_id in self._seen_requests:  # the gateway deduplicates by request id
-            return web.json_response({"message_id": self._seen_requests[request_id], "status": "accepted"})
+            return web.json_response(
+                {"message_id": self._seen_requests[request_id], "status": "accepted"}
+            )
         message_id = f"sms-{next(self._ids):08d}"
         self._seen_requests[request_id] = message_id
         self.outbox.append(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -41,8 +41,16 @@ def _miniprogram_routers() -> list[Router]:
     return [Router(path="/api/v1", route_handlers=[program.router()]) for program in installed()]
 
 
-def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> Litestar:
-    """Build the API. ``settings`` default to the environment; the worker to the settings."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    start_worker: bool | None = None,
+    extra_lifespans: Sequence[Callable[[Litestar], AbstractAsyncContextManager[None]]] = (),
+) -> Litestar:
+    """Build the API. ``settings`` default to the environment; the worker to the settings.
+
+    ``extra_lifespans`` run inside the app's own (``serve`` adds the sandbox there).
+    """
     settings = settings or load()
     run_worker = settings.inprocess_worker if start_worker is None else start_worker
 
@@ -79,7 +87,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             MetricsController,
             *_miniprogram_routers(),
         ],
-        lifespan=[lifespan],
+        lifespan=[lifespan, *extra_lifespans],
         guards=[require_access],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from app_api import db
@@ -41,9 +44,10 @@ async def _serve(cfg: Settings) -> None:
     from app_api.app import create_app
     from integrations.sandbox import SandboxConfig, run_sandbox
 
-    sandbox = None
-    if cfg.sandbox:
-        sandbox = await run_sandbox(
+    @asynccontextmanager
+    async def sandbox(_app: object) -> AsyncIterator[None]:
+        # Inside the API's lifespan, so uvicorn's graceful shutdown also stops the sandbox.
+        runner = await run_sandbox(
             SandboxConfig(app_secrets={cfg.sms_app_id: cfg.sms_app_secret}),
             cfg.sandbox_host,
             cfg.sandbox_port,
@@ -52,17 +56,17 @@ async def _serve(cfg: Settings) -> None:
             f"sandbox of outside systems on http://{cfg.sandbox_host}:{cfg.sandbox_port}",
             file=sys.stderr,
         )
+        try:
+            yield
+        finally:
+            await runner.cleanup()
+
+    app = create_app(cfg, extra_lifespans=[sandbox] if cfg.sandbox else [])
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(cfg), host=cfg.host, port=cfg.port, log_config=None, access_log=False
-        )
+        uvicorn.Config(app, host=cfg.host, port=cfg.port, log_config=None, access_log=False)
     )
     print(f"API on http://{cfg.host}:{cfg.port}  (docs: /schema)", file=sys.stderr)
-    try:
-        await server.serve()
-    finally:
-        if sandbox is not None:
-            await sandbox.cleanup()
+    await server.serve()
 
 
 async def _worker(cfg: Settings) -> None:
@@ -207,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     cfg = _settings()
     if args.command == "serve":
-        asyncio.run(_serve(cfg))
+        # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out.
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(cfg))
     elif args.command == "worker":
         asyncio.run(_worker(cfg))
     elif args.command == "migrate":

@@ -21,14 +21,14 @@ from app_api.settings import Settings
 
 QUEUE_NAME = "superapp"
 log = structlog.get_logger("superapp.jobs")
-AUDIT_CHAIN_OK = Gauge("superapp_audit_chain_ok", "1 when the last audit chain check passed")
+AUDIT_CHAIN_BROKEN = Gauge("superapp_audit_chain_broken", "1 when the last audit chain check found tampering")
 
 
 async def verify_audit_chain(ctx: dict[str, Any]) -> dict[str, Any]:
     """Nightly: walk the audit chain and alert (log + metric) on the first broken row."""
     services: Services = ctx["services"]
     report = await services.audit.verify()
-    AUDIT_CHAIN_OK.set(1 if report.ok else 0)
+    AUDIT_CHAIN_BROKEN.set(0 if report.ok else 1)
     if report.ok:
         log.info("audit_chain_ok", checked=report.checked)
     else:
@@ -40,11 +40,29 @@ FUNCTIONS = [verify_audit_chain]
 CRON_JOBS = [CronJob(verify_audit_chain, cron="17 3 * * *", timeout=3600)]
 
 
+class _QuietWorker(Worker):
+    """A SAQ worker that leaves signals to its host (uvicorn or the worker command)."""
+
+    SIGNALS = []  # noqa: RUF012 - overrides SAQ's class attribute
+
+
+class _FakeRedisQueue(RedisQueue):
+    """The queue over in-process fakeredis, which has no INFO command to ask its version.
+
+    It answers as Redis 6.0 so SAQ takes the BRPOPLPUSH path, which fakeredis blocks on
+    correctly (its BLMOVE does not block).
+    """
+
+    async def version(self) -> tuple[int, ...]:
+        return (6, 0, 0)
+
+
 class JobRunner:
     """The queue of this process and, when asked, a worker consuming it."""
 
     def __init__(self, settings: Settings, services: Services) -> None:
-        self.queue = RedisQueue(kv.connect(settings.redis_url, decode=False), name=QUEUE_NAME)
+        queue_class = _FakeRedisQueue if settings.is_fakeredis else RedisQueue
+        self.queue = queue_class(kv.connect(settings.redis_url, decode=False), name=QUEUE_NAME)
         self._services = services
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
@@ -53,7 +71,7 @@ class JobRunner:
         async def startup(ctx: dict[str, Any]) -> None:
             ctx["services"] = self._services
 
-        return Worker(
+        return _QuietWorker(
             self.queue,
             functions=FUNCTIONS,
             cron_jobs=CRON_JOBS,

@@ -36,34 +36,35 @@ def mask_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str,
     return {k: _mask_value(v) for k, v in event.items()}
 
 
-class _MaskingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = ()
-        return True
-
-
 def configure(level: str = "INFO", *, json: bool = True) -> None:
-    """Route structlog and stdlib logging through one masking JSON renderer on stderr."""
+    """Route structlog and stdlib logging (uvicorn, SAQ, Tortoise) through one masking renderer."""
     renderer = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if json
         else structlog.dev.ConsoleRenderer()
     )
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_processor,
-            renderer,
-        ],
+        processors=[*shared, mask_processor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_MaskingFilter())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                mask_processor,
+                renderer,
+            ],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -1,0 +1,98 @@
+"""Start the real service as a subprocess, the way the README does, on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveService:
+    process: subprocess.Popen[str]
+    api: str
+    sandbox: str
+    log_path: Path
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """Ctrl-C, as a person would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_service(
+    workdir: Path, extra_env: dict[str, str] | None = None, *, timeout: float = 60.0
+) -> LiveService:
+    """``superapp serve`` with the embedded defaults (unless ``extra_env`` says otherwise)."""
+    api_port, sandbox_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
+    env.update(
+        {
+            "SUPERAPP_PORT": str(api_port),
+            "SUPERAPP_SANDBOX_PORT": str(sandbox_port),
+            "SUPERAPP_SMS_GATEWAY_URL": f"http://127.0.0.1:{sandbox_port}",
+            "SUPERAPP_DATABASE_URL": f"sqlite://{workdir}/var/superapp.sqlite3",
+        }
+    )
+    env.update(extra_env or {})
+    bin_dir = Path(sys.executable).parent
+    superapp = (
+        [str(bin_dir / "superapp")]
+        if (bin_dir / "superapp").exists()
+        else [sys.executable, "-m", "app_api"]
+    )
+    for step in (
+        ["migrate"],
+        ["seed-demo", "--if-empty", "--residents", "300", "--enterprises", "20"],
+    ):
+        subprocess.run(
+            superapp + step, cwd=workdir, env=env, check=True, capture_output=True, text=True
+        )
+    log_path = workdir / "serve.log"
+    process = subprocess.Popen(
+        [*superapp, "serve"],
+        cwd=workdir,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    service = LiveService(
+        process, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sandbox_port}", log_path
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve exited early:\n{service.log()}")
+        try:
+            if httpx.get(f"{service.api}/health/ready", timeout=1).status_code == 200:
+                return service
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    service.stop()
+    raise RuntimeError(f"serve did not become ready:\n{service.log()}")

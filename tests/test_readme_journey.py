@@ -1,0 +1,75 @@
+"""The README's curl walkthrough, run verbatim against the real service started as the README does."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import ROOT, LiveService, start_service
+
+
+def _walkthrough() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(
+        r"<!-- journey:start -->\s*```sh\n(.*?)```\s*<!-- journey:end -->", readme, re.S
+    )
+    assert block, "README lost its journey block"
+    return block.group(1)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    service = start_service(tmp_path_factory.mktemp("fresh"))
+    yield service
+    service.stop()
+
+
+def test_readme_walkthrough_logs_in_refreshes_and_logs_out(
+    live: LiveService, tmp_path: Path
+) -> None:
+    script = (
+        _walkthrough()
+        .replace("http://127.0.0.1:8000", live.api)
+        .replace("http://127.0.0.1:8001", live.sandbox)
+    )
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr + live.log()
+    lines = [line for line in run.stdout.splitlines() if line.strip()]
+    sent = json.loads(lines[0])
+    assert sent == {"expires_in": 300, "resend_after": 60}
+    me = json.loads(lines[1])
+    assert me["phone"] == "138****0001" and me["name"] == "王**" and me["kind"] == "resident"
+    profile = json.loads(lines[2])
+    assert profile["district"]["label"] == "Sucheng District"
+    assert re.fullmatch(r"321\*{11}[0-9X]{4}", profile["id_number"])
+    assert lines[3:] == ["204", "401"]
+
+
+def test_ctrl_c_stops_api_sandbox_and_worker_cleanly(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    assert service.stop() == 0, service.log()
+    assert "Traceback" not in service.log()
+
+
+def test_demo_city_is_loaded_once(tmp_path: Path) -> None:
+    first = start_service(tmp_path)
+    first.stop()
+    second = start_service(tmp_path)  # same var/: seed-demo --if-empty must not duplicate
+    try:
+        import httpx
+
+        resp = httpx.post(f"{second.api}/api/v1/auth/otp", json={"phone": "13800000002"})
+        assert resp.status_code == 202
+    finally:
+        second.stop()

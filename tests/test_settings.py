@@ -1,0 +1,82 @@
+"""Settings come from SUPERAPP_* variables; production refuses unsafe defaults by name."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app_api.settings import SettingsError, load
+
+SAFE_PRODUCTION = {
+    "SUPERAPP_ENV": "production",
+    "SUPERAPP_DATABASE_URL": "postgres://app:pw@127.0.0.1:5432/superapp",
+    "SUPERAPP_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SUPERAPP_SECRET_KEY": "s" * 40,
+    "SUPERAPP_AUDIT_KEY": "a" * 40,
+    "SUPERAPP_SMS_APP_SECRET": "m" * 40,
+    "SUPERAPP_PII_KEY": base64.b64encode(b"k" * 32).decode(),
+    "SUPERAPP_SANDBOX": "false",
+}
+
+
+def test_environment_variables_are_read_and_typed() -> None:
+    cfg = load({"SUPERAPP_PORT": "9001", "SUPERAPP_LOG_JSON": "false", "SUPERAPP_OTP_TTL_S": "120"})
+    assert (cfg.port, cfg.log_json, cfg.otp_ttl_s) == (9001, False, 120)
+
+
+def test_a_bad_value_names_the_setting() -> None:
+    with pytest.raises(SettingsError, match="port"):
+        load({"SUPERAPP_PORT": "eighty"})
+
+
+def test_safe_production_settings_load() -> None:
+    assert load(SAFE_PRODUCTION).env == "production"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("SUPERAPP_SECRET_KEY", None, "SUPERAPP_SECRET_KEY"),
+        ("SUPERAPP_SECRET_KEY", "short", "SUPERAPP_SECRET_KEY"),
+        ("SUPERAPP_AUDIT_KEY", None, "SUPERAPP_AUDIT_KEY"),
+        ("SUPERAPP_PII_KEY", None, "SUPERAPP_PII_KEY"),
+        ("SUPERAPP_SMS_APP_SECRET", None, "SUPERAPP_SMS_APP_SECRET"),
+        ("SUPERAPP_DATABASE_URL", "sqlite://var/prod.sqlite3", "SUPERAPP_DATABASE_URL"),
+        ("SUPERAPP_DATABASE_URL", None, "SUPERAPP_DATABASE_URL"),
+        ("SUPERAPP_REDIS_URL", "fakeredis://", "SUPERAPP_REDIS_URL"),
+        ("SUPERAPP_SANDBOX", "true", "SUPERAPP_SANDBOX"),
+    ],
+)
+def test_production_refuses_each_unsafe_default(
+    variable: str, value: str | None, named: str
+) -> None:
+    environ = dict(SAFE_PRODUCTION)
+    if value is None:
+        environ.pop(variable)
+    else:
+        environ[variable] = value
+    with pytest.raises(SettingsError) as caught:
+        load(environ)
+    assert named in str(caught.value)
+    # Only the wrong setting is named.
+    others = {k for k in SAFE_PRODUCTION if k != variable and k != "SUPERAPP_ENV"}
+    assert not any(other in str(caught.value) for other in others)
+
+
+def test_serve_refuses_to_start_in_production_with_defaults() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
+    environ["SUPERAPP_ENV"] = "production"
+    run = subprocess.run(
+        [sys.executable, "-m", "app_api", "serve"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0
+    assert "refusing to start in production" in run.stderr
+    assert "SUPERAPP_SECRET_KEY" in run.stderr and "SUPERAPP_DATABASE_URL" in run.stderr

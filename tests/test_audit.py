@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
+import pytest
 from tortoise import connections
 
 from app_api.audit.chain import AuditEntry, AuditEvent, AuditLog
@@ -25,8 +28,15 @@ def _entry(i: int) -> AuditEntry:
     )
 
 
-async def _drop_guards() -> None:
-    """What an attacker with the database owner's hand would do first."""
+GUARDS = importlib.import_module("app_api.migrations.0002_audit_append_only")
+
+
+@pytest.fixture
+async def unguarded(env: Env) -> AsyncIterator[None]:
+    """What an attacker with the database owner's hand would do first: drop the triggers.
+
+    They are put back afterwards, since PostgreSQL keeps its schema between tests.
+    """
     conn = connections.get("default")
     if ON_POSTGRES:
         await conn.execute_script("DROP TRIGGER audit_event_no_change ON audit_event")
@@ -34,6 +44,10 @@ async def _drop_guards() -> None:
         await conn.execute_script(
             "DROP TRIGGER audit_event_no_update; DROP TRIGGER audit_event_no_delete;"
         )
+    yield
+    if ON_POSTGRES:
+        for sql in GUARDS.POSTGRES:
+            await connections.get("default").execute_script(sql)
 
 
 async def test_concurrent_appends_form_one_valid_chain(env: Env) -> None:
@@ -58,11 +72,10 @@ async def test_database_refuses_updates_and_deletes(env: Env) -> None:
     assert await AuditEvent.all().count() == 1
 
 
-async def test_an_edited_row_is_found(env: Env) -> None:
+async def test_an_edited_row_is_found(env: Env, unguarded: None) -> None:
     log: AuditLog = env.app.state.services.audit
     for i in range(5):
         await log.append(_entry(i))
-    await _drop_guards()
     await connections.get("default").execute_script(
         "UPDATE audit_event SET purpose = 'marketing' WHERE seq = 3"
     )
@@ -71,11 +84,10 @@ async def test_an_edited_row_is_found(env: Env) -> None:
     assert (report.bad_seq, report.problem, report.checked) == (3, "altered", 2)
 
 
-async def test_a_deleted_row_is_found(env: Env) -> None:
+async def test_a_deleted_row_is_found(env: Env, unguarded: None) -> None:
     log: AuditLog = env.app.state.services.audit
     for i in range(5):
         await log.append(_entry(i))
-    await _drop_guards()
     await connections.get("default").execute_script("DELETE FROM audit_event WHERE seq = 2")
     report = await log.verify()
     assert (report.ok, report.bad_seq, report.problem) == (False, 2, "missing")
@@ -90,7 +102,7 @@ async def test_a_rewritten_chain_without_the_key_is_found(env: Env) -> None:
     assert (report.ok, report.bad_seq, report.problem) == (False, 2, "altered")
 
 
-async def test_cli_audit_verify_exits_nonzero_on_tampering(env: Env) -> None:
+async def test_cli_audit_verify_exits_nonzero_on_tampering(env: Env, unguarded: None) -> None:
     log: AuditLog = env.app.state.services.audit
     for i in range(3):
         await log.append(_entry(i))
@@ -107,7 +119,6 @@ async def test_cli_audit_verify_exits_nonzero_on_tampering(env: Env) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert '"ok": true' in ok.stdout
-    await _drop_guards()
     await connections.get("default").execute_script(
         "UPDATE audit_event SET actor_id = 'nobody' WHERE seq = 1"
     )

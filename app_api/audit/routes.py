@@ -48,7 +48,8 @@ def _page(rows: list[AuditEvent], limit: int) -> AuditPage:
 
 
 Limit = Annotated[int, Parameter(ge=1, le=200)]
-After = Annotated[int, Parameter(ge=0)]
+# Sequence numbers are BIGINT: a larger cursor is a bad request, not a database error.
+After = Annotated[int, Parameter(ge=0, le=2**63 - 1)]
 
 
 @get("/audit/events", opt={"roles": {"auditor"}}, summary="The audit log (auditors)")

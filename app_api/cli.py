@@ -210,6 +210,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {OPENAPI_PATH}", file=sys.stderr)
         return
     cfg = _settings()
+    if args.command == "worker" and cfg.is_fakeredis:
+        sys.exit(
+            "superapp: a separate worker needs a shared Redis (SUPERAPP_REDIS_URL); "
+            "with the embedded fakeredis the worker runs inside `superapp serve`"
+        )
     if args.command == "serve":
         # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out.
         with contextlib.suppress(KeyboardInterrupt):

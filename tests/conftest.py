@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pyotp
 import pytest
 from aiohttp import web
 from litestar import Litestar
@@ -159,6 +160,17 @@ class Env:
         )
         assert resp.status_code == 200, resp.text
         return resp.json()
+
+    async def enrol_totp(self, tokens: dict[str, Any]) -> tuple[pyotp.TOTP, list[str]]:
+        """Set up an authenticator for the signed-in account; returns it and the recovery codes."""
+        enrol = await self.client.post("/api/v1/auth/totp/enrolment", headers=self.auth(tokens))
+        assert enrol.status_code == 200, enrol.text
+        totp = pyotp.TOTP(enrol.json()["secret"])
+        confirm = await self.client.post(
+            "/api/v1/auth/totp/confirmation", json={"code": totp.now()}, headers=self.auth(tokens)
+        )
+        assert confirm.status_code == 200, confirm.text
+        return totp, confirm.json()["recovery_codes"]
 
     @staticmethod
     def auth(tokens: dict[str, Any], **headers: str) -> dict[str, str]:

@@ -60,16 +60,3 @@ def test_ctrl_c_stops_api_sandbox_and_worker_cleanly(tmp_path: Path) -> None:
     service = start_service(tmp_path)
     assert service.stop() == 0, service.log()
     assert "Traceback" not in service.log()
-
-
-def test_demo_city_is_loaded_once(tmp_path: Path) -> None:
-    first = start_service(tmp_path)
-    first.stop()
-    second = start_service(tmp_path)  # same var/: seed-demo --if-empty must not duplicate
-    try:
-        import httpx
-
-        resp = httpx.post(f"{second.api}/api/v1/auth/otp", json={"phone": "13800000002"})
-        assert resp.status_code == 202
-    finally:
-        second.stop()

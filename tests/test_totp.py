@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pyotp
 import pytest
 
 from app_api.identity.models import Operator, TotpFactor
@@ -18,21 +17,6 @@ async def auditor(env: Env) -> Operator:
     return await Operator.create(phone=OPERATOR_PHONE, name="审计员", roles=["auditor"])
 
 
-async def _enrol(env: Env, tokens: dict) -> tuple[pyotp.TOTP, list[str]]:
-    enrol = await env.client.post("/api/v1/auth/totp/enrolment", headers=env.auth(tokens))
-    assert enrol.status_code == 200, enrol.text
-    body = enrol.json()
-    assert body["otpauth_uri"].startswith("otpauth://totp/")
-    assert "issuer=" in body["otpauth_uri"]
-    assert body["qr_svg"].startswith("<svg")
-    totp = pyotp.TOTP(body["secret"])
-    confirm = await env.client.post(
-        "/api/v1/auth/totp/confirmation", json={"code": totp.now()}, headers=env.auth(tokens)
-    )
-    assert confirm.status_code == 200, confirm.text
-    return totp, confirm.json()["recovery_codes"]
-
-
 async def test_operator_needs_totp_before_any_operator_route(env: Env, auditor: Operator) -> None:
     tokens = await env.login(OPERATOR_PHONE, portal="operator")
     assert tokens["account"]["kind"] == "operator"
@@ -41,7 +25,11 @@ async def test_operator_needs_totp_before_any_operator_route(env: Env, auditor: 
     assert blocked.status_code == 403
     assert blocked.json()["code"] == "mfa_required"
 
-    _, codes = await _enrol(env, tokens)
+    enrol = await env.client.post("/api/v1/auth/totp/enrolment", headers=env.auth(tokens))
+    assert enrol.json()["otpauth_uri"].startswith("otpauth://totp/")
+    assert "issuer=" in enrol.json()["otpauth_uri"]
+    assert enrol.json()["qr_svg"].startswith("<svg")
+    _, codes = await env.enrol_totp(tokens)
     assert len(codes) == 10 and len(set(codes)) == 10
     allowed = await env.client.get("/api/v1/audit/events", headers=env.auth(tokens))
     assert allowed.status_code == 200
@@ -51,7 +39,7 @@ async def test_operator_needs_totp_before_any_operator_route(env: Env, auditor: 
 
 
 async def test_new_session_steps_up_with_a_code_once(env: Env, auditor: Operator) -> None:
-    totp, _ = await _enrol(env, await env.login(OPERATOR_PHONE, portal="operator"))
+    totp, _ = await env.enrol_totp(await env.login(OPERATOR_PHONE, portal="operator"))
     fresh = await env.login(OPERATOR_PHONE, portal="operator")
     assert (await env.client.get("/api/v1/audit/events", headers=env.auth(fresh))).json()[
         "code"
@@ -74,7 +62,7 @@ async def test_new_session_steps_up_with_a_code_once(env: Env, auditor: Operator
 
 
 async def test_recovery_codes_work_once_each(env: Env, auditor: Operator) -> None:
-    _, codes = await _enrol(env, await env.login(OPERATOR_PHONE, portal="operator"))
+    _, codes = await env.enrol_totp(await env.login(OPERATOR_PHONE, portal="operator"))
     session = await env.login(OPERATOR_PHONE, portal="operator")
     used = await env.client.post(
         "/api/v1/auth/totp/verification",
@@ -111,7 +99,7 @@ async def test_wrong_code_and_missing_factor(env: Env, auditor: Operator) -> Non
 
 async def test_enrolment_cannot_be_replaced_once_confirmed(env: Env, auditor: Operator) -> None:
     tokens = await env.login(OPERATOR_PHONE, portal="operator")
-    await _enrol(env, tokens)
+    await env.enrol_totp(tokens)
     again = await env.client.post("/api/v1/auth/totp/enrolment", headers=env.auth(tokens))
     assert again.status_code == 409
     assert again.json()["code"] == "totp_already_enrolled"
@@ -120,7 +108,7 @@ async def test_enrolment_cannot_be_replaced_once_confirmed(env: Env, auditor: Op
 async def test_operator_without_the_role_is_forbidden(env: Env) -> None:
     await Operator.create(phone=OPERATOR_PHONE, name="编辑", roles=["policy_editor"])
     tokens = await env.login(OPERATOR_PHONE, portal="operator")
-    await _enrol(env, tokens)
+    await env.enrol_totp(tokens)
     resp = await env.client.get("/api/v1/audit/events", headers=env.auth(tokens))
     assert resp.status_code == 403
     assert resp.json()["code"] == "forbidden"
@@ -135,7 +123,7 @@ async def test_residents_cannot_reach_operator_routes(env: Env) -> None:
 
 async def test_deactivated_operator_loses_access(env: Env, auditor: Operator) -> None:
     tokens = await env.login(OPERATOR_PHONE, portal="operator")
-    await _enrol(env, tokens)
+    await env.enrol_totp(tokens)
     auditor.active = False
     await auditor.save()
     resp = await env.client.get("/api/v1/audit/events", headers=env.auth(tokens))

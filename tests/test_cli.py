@@ -1,0 +1,99 @@
+"""The superapp command as an operator of the service uses it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REAL_REDIS
+from tests.live import start_service
+
+CLI = [sys.executable, "-m", "app_api"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
+    env["SUPERAPP_DATABASE_URL"] = f"sqlite://{tmp_path}/var/superapp.sqlite3"
+    env.update(extra)
+    return env
+
+
+def test_operator_create_then_sign_in_through_the_operator_portal(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    try:
+        env = _env(tmp_path)
+        made = subprocess.run(
+            [*CLI, "operator", "create", "--phone", "13911112222", "--name", "钱核", "--role", "reviewer"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert '"roles": ["reviewer"]' in made.stdout
+        httpx.post(
+            f"{service.api}/api/v1/auth/otp", json={"phone": "13911112222"}
+        ).raise_for_status()
+        code = httpx.get(f"{service.sandbox}/sms/outbox", params={"phone": "13911112222"}).json()
+        login = httpx.post(
+            f"{service.api}/api/v1/auth/login",
+            json={
+                "phone": "13911112222",
+                "code": code["messages"][-1]["params"]["code"],
+                "portal": "operator",
+            },
+        )
+        assert login.status_code == 200
+        assert login.json()["account"]["roles"] == ["reviewer"]
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["operator", "create", "--phone", "13911112222", "--name", "x", "--role", "emperor"],
+        ["operator", "create", "--phone", "12345", "--name", "x", "--role", "auditor"],
+        ["operator", "create", "--phone", "13911112222", "--name", "x"],
+    ],
+)
+def test_operator_create_refuses_bad_input(tmp_path: Path, args: list[str]) -> None:
+    run = subprocess.run(
+        [*CLI, *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
+    )
+    assert run.returncode != 0
+    assert "superapp:" in run.stderr
+
+
+def test_a_separate_worker_refuses_the_in_process_redis(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [*CLI, "worker"], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
+    )
+    assert run.returncode != 0
+    assert "SUPERAPP_REDIS_URL" in run.stderr
+
+
+@pytest.mark.skipif(not REAL_REDIS, reason="a separate worker process needs a real Redis to share")
+def test_separate_worker_starts_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = _env(tmp_path, SUPERAPP_REDIS_URL=REAL_REDIS)
+    subprocess.run([*CLI, "migrate"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    worker = subprocess.Popen(
+        [*CLI, "worker"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(2)
+    assert worker.poll() is None
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(15) == 0
+
+
+def test_seed_demo_if_empty_loads_once(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    subprocess.run([*CLI, "migrate"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    seed = [*CLI, "seed-demo", "--if-empty", "--residents", "50", "--enterprises", "3"]
+    first = subprocess.run(seed, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert '"residents": 50' in first.stdout
+    second = subprocess.run(seed, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert "already loaded" in second.stderr

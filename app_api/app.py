@@ -71,6 +71,7 @@ def create_app(
         finally:
             await jobs.close()
             await services.sms.close()
+            await services.provincial.close()
             await redis.aclose()
             await db.close()
 

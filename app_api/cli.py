@@ -48,7 +48,12 @@ async def _serve(cfg: Settings) -> None:
     async def sandbox(_app: object) -> AsyncIterator[None]:
         # Inside the API's lifespan, so uvicorn's graceful shutdown also stops the sandbox.
         runner = await run_sandbox(
-            SandboxConfig(app_secrets={cfg.sms_app_id: cfg.sms_app_secret}),
+            SandboxConfig(
+                app_secrets={
+                    cfg.sms_app_id: cfg.sms_app_secret,
+                    cfg.provincial_app_id: cfg.provincial_app_secret,
+                }
+            ),
             cfg.sandbox_host,
             cfg.sandbox_port,
         )

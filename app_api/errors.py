@@ -21,7 +21,9 @@ from litestar.exceptions import (
 )
 from tortoise.exceptions import IntegrityError
 
+from app_api.miniprogram import installed
 from locales import N_, gettext
+from miniprograms.contract import Problem
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("superapp.errors")
@@ -147,25 +149,12 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
 }
 
 
-class Problem(Exception):
-    """An error the client should see, identified by a stable code."""
-
-    def __init__(
-        self,
-        code: str,
-        *,
-        headers: dict[str, str] | None = None,
-        errors: list[dict[str, Any]] | None = None,
-        **params: object,
-    ) -> None:
-        if code not in PROBLEMS:
-            raise KeyError(f"unknown problem code {code}")
-        super().__init__(code)
-        self.code = code
-        self.status = PROBLEMS[code][0]
-        self.params = params
-        self.headers = headers or {}
-        self.errors = errors
+def registry() -> dict[str, tuple[int, str, str]]:
+    """Core problems plus those each installed mini-program declares."""
+    table = dict(PROBLEMS)
+    for program in installed():
+        table.update(program.problems)
+    return table
 
 
 def problem_body(
@@ -187,7 +176,7 @@ def _respond(request: Request, problem: Problem) -> Response:
     if problem.errors:
         body["errors"] = problem.errors
     return Response(
-        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+        body, status_code=body["status"], media_type=PROBLEM_JSON, headers=problem.headers
     )
 
 

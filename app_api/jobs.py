@@ -21,7 +21,9 @@ from app_api.settings import Settings
 
 QUEUE_NAME = "superapp"
 log = structlog.get_logger("superapp.jobs")
-AUDIT_CHAIN_BROKEN = Gauge("superapp_audit_chain_broken", "1 when the last audit chain check found tampering")
+AUDIT_CHAIN_BROKEN = Gauge(
+    "superapp_audit_chain_broken", "1 when the last audit chain check found tampering"
+)
 
 
 async def verify_audit_chain(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from redis.asyncio import Redis
 from app_api.audit.chain import AuditLog
 from app_api.identity.crypto import PiiVault
 from app_api.settings import Settings
+from integrations.provincial import ProvincialClient, UpstreamPolicy
+from integrations.provincial.policy import UPSTREAMS
 from integrations.sms import SmsClient
 
 
@@ -23,6 +25,7 @@ class Services:
     vault: PiiVault
     audit: AuditLog
     sms: SmsClient
+    provincial: ProvincialClient
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         """A stable, secret-keyed digest for Redis keys and stored secrets (codes, tokens)."""
@@ -31,15 +34,25 @@ class Services:
 
 
 def build_services(settings: Settings, redis: Redis) -> Services:
+    vault = PiiVault(settings.pii_key)
+    policy = UpstreamPolicy(budget_s=settings.provincial_budget_s)
     return Services(
         settings=settings,
         redis=redis,
-        vault=PiiVault(settings.pii_key),
+        vault=vault,
         audit=AuditLog(settings.audit_key),
         sms=SmsClient(
             settings.sms_gateway_url,
             settings.sms_app_id,
             settings.sms_app_secret,
             timeout_s=settings.sms_timeout_s,
+        ),
+        provincial=ProvincialClient(
+            settings.provincial_base_url,
+            settings.provincial_app_id,
+            settings.provincial_app_secret,
+            redis,
+            vault.derive_key("upstream-cache"),
+            policies=dict.fromkeys(UPSTREAMS, policy),
         ),
     )

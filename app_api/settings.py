@@ -39,6 +39,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     sms_app_id: str = "superapp-dev"
     sms_app_secret: str = DEV_SECRET
     sms_timeout_s: float = 5.0
+    provincial_base_url: str = "http://127.0.0.1:8001"
+    provincial_app_id: str = "superapp-dev"
+    provincial_app_secret: str = DEV_SECRET
+    provincial_budget_s: float = 1.5  # all retries of one provincial call
+    card_deadline_s: float = 2.0  # a home card gives up after this
     access_ttl_s: int = 900
     refresh_ttl_s: int = 30 * 24 * 3600
     otp_ttl_s: int = 300
@@ -66,7 +71,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.env != "production":
             return
         wrong: list[str] = []
-        for name in ("secret_key", "audit_key", "sms_app_secret"):
+        for name in ("secret_key", "audit_key", "sms_app_secret", "provincial_app_secret"):
             value = getattr(self, name)
             if value == DEV_SECRET or len(value) < 32:
                 wrong.append(f"SUPERAPP_{name.upper()} must be set to a secret of 32+ characters")

@@ -11,12 +11,17 @@ import contextlib
 import io
 from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 from babel.support import Translations
 
 CATALOG_DIR = Path(__file__).parent
@@ -25,6 +30,9 @@ SUPPORTED = ("zh_Hans", "zh_Hant", "en")
 DEFAULT = "zh_Hans"
 # BCP 47 spelling for Content-Language headers and API payloads.
 TAGS = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
+
+_BABEL = {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en"}
+DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 
 _current: ContextVar[str] = ContextVar("superapp_locale", default=DEFAULT)
 
@@ -108,6 +116,23 @@ def gettext(msgid: str, **params: object) -> str:
 
 
 _ = gettext
+
+
+def format_money(fen: int) -> str:
+    """Integer fen as the current locale writes yuan: ``¥1,234.50`` (zh-Hans), ``CN¥1,234.50`` (en)."""
+    return format_currency(Decimal(fen) / 100, "CNY", locale=_BABEL[current()])
+
+
+def format_day(day: date) -> str:
+    """A date as the current locale writes it: ``2026年11月1日``, ``Nov 1, 2026``."""
+    return format_date(
+        day, format="long" if current() != "en" else "medium", locale=_BABEL[current()]
+    )
+
+
+def format_moment(moment: datetime) -> str:
+    """A moment in Asia/Shanghai time, as the current locale writes it."""
+    return format_datetime(moment, format="medium", tzinfo=DISPLAY_TZ, locale=_BABEL[current()])
 
 
 def N_(msgid: str) -> str:

@@ -6,8 +6,10 @@ group ``superapp.miniprograms``. app_api mounts its router under ``/api/v1``, as
 its home card, and adds its delegation scopes; it never imports a mini-program by name.
 
 Handlers receive these dependencies from app_api by name: ``subject`` (:class:`Subject`,
-the resident whose data is served, already authorized), ``services`` and ``audit``
-(a callable ``await audit(action, resource, purpose)``).
+the resident whose data is served, already authorized), ``provincial`` (the
+:class:`~integrations.provincial.ProvincialClient`) and ``audit`` (a callable
+``await audit(action, resource, purpose)``). They raise :class:`Problem` with a code from
+their ``problems`` table; app_api renders it as localized problem+json.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from typing import Literal
 
 import msgspec
 from litestar import Router
+
+from integrations.provincial import AuditHook, ProvincialClient
+from locales import format_money
 
 CardStatus = Literal["ok", "degraded", "unavailable"]
 
@@ -37,6 +42,44 @@ class Subject(msgspec.Struct, frozen=True, kw_only=True):
         return self.resident_id != self.actor_id
 
 
+class Problem(Exception):
+    """An error the client should see, identified by a stable code (see ``problems`` tables)."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, str]] | None = None,
+        **params: object,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+        self.headers = headers or {}
+        self.errors = errors
+
+
+class Money(msgspec.Struct, frozen=True):
+    """An amount in integer fen with its display in the reader's locale."""
+
+    fen: int
+    display: str
+
+
+def money(fen: int) -> Money:
+    return Money(fen=fen, display=format_money(fen))
+
+
+@dataclass(frozen=True)
+class CardContext:
+    """What a mini-program's ``card()`` is given."""
+
+    subject: Subject
+    provincial: ProvincialClient
+    audit: AuditHook
+
+
 class CardAction(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     label: str
@@ -51,6 +94,7 @@ class Card(msgspec.Struct, kw_only=True):
     summary: str
     status: CardStatus = "ok"
     as_of: datetime | None = None
+    retry_after_s: int | None = None
     actions: list[CardAction] = msgspec.field(default_factory=list)
 
 
@@ -61,8 +105,11 @@ class MiniProgram:
     slug: str
     title: str
     router: Callable[[], Router]
-    card: Callable[..., Awaitable[Card]]
+    card: Callable[[CardContext], Awaitable[Card]]
     scopes: dict[str, str] = field(default_factory=dict)  # scope -> label msgid
+    problems: dict[str, tuple[int, str, str]] = field(
+        default_factory=dict
+    )  # code -> status, title, detail
     order: int = 100
     models_module: str | None = None
     migrations_module: str | None = None

@@ -18,6 +18,7 @@ SAFE_PRODUCTION = {
     "SUPERAPP_SECRET_KEY": "s" * 40,
     "SUPERAPP_AUDIT_KEY": "a" * 40,
     "SUPERAPP_SMS_APP_SECRET": "m" * 40,
+    "SUPERAPP_PROVINCIAL_APP_SECRET": "p" * 40,
     "SUPERAPP_PII_KEY": base64.b64encode(b"k" * 32).decode(),
     "SUPERAPP_SANDBOX": "false",
 }
@@ -45,6 +46,7 @@ def test_safe_production_settings_load() -> None:
         ("SUPERAPP_AUDIT_KEY", None, "SUPERAPP_AUDIT_KEY"),
         ("SUPERAPP_PII_KEY", None, "SUPERAPP_PII_KEY"),
         ("SUPERAPP_SMS_APP_SECRET", None, "SUPERAPP_SMS_APP_SECRET"),
+        ("SUPERAPP_PROVINCIAL_APP_SECRET", None, "SUPERAPP_PROVINCIAL_APP_SECRET"),
         ("SUPERAPP_DATABASE_URL", "sqlite://var/prod.sqlite3", "SUPERAPP_DATABASE_URL"),
         ("SUPERAPP_DATABASE_URL", None, "SUPERAPP_DATABASE_URL"),
         ("SUPERAPP_REDIS_URL", "fakeredis://", "SUPERAPP_REDIS_URL"),

@@ -33,6 +33,11 @@ class PiiVault:
             raise ValueError("SUPERAPP_PII_KEY must decode to at least 32 bytes")
         self._aead = AESGCM(_derive(master, b"superapp/pii/encrypt"))
         self._index_key = _derive(master, b"superapp/pii/index")
+        self._master = master
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for another use of personal data (e.g. sealing the upstream cache)."""
+        return _derive(self._master, f"superapp/{purpose}".encode())
 
     def seal(self, plaintext: str, *, context: str) -> str:
         nonce = os.urandom(12)

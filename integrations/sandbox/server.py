@@ -7,6 +7,7 @@ from aiohttp import web
 
 from integrations.sandbox.faults import Fault, FaultBoard
 from integrations.sandbox.guard import SignatureGuard
+from integrations.sandbox.province import ProvincialGateway
 from integrations.sandbox.sms_gateway import SmsGateway
 
 FAULTS = web.AppKey("faults", FaultBoard)
@@ -14,7 +15,7 @@ SMS = web.AppKey("sms", SmsGateway)
 
 
 class SandboxConfig(msgspec.Struct, frozen=True):
-    """Callers the sandbox knows (app id -> shared secret)."""
+    """Callers the sandbox knows (app id -> shared secret), for the SMS and provincial gateways."""
 
     app_secrets: dict[str, str]
 
@@ -42,6 +43,7 @@ def create_sandbox(config: SandboxConfig) -> web.Application:
         faults.clear()
         return web.json_response({})
 
+    app.router.add_routes(ProvincialGateway(SignatureGuard(config.app_secrets), faults).routes())
     app.router.add_post("/sms/v1/messages", send_sms)
     app.router.add_get("/sms/outbox", sms.read_outbox)
     app.router.add_put("/admin/faults/{upstream}", set_fault)

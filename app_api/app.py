@@ -22,6 +22,7 @@ from app_api.delegation.routes import router as delegation_router
 from app_api.deps import DEPENDENCIES
 from app_api.errors import EXCEPTION_HANDLERS
 from app_api.health import router as health_router
+from app_api.home import router as home_router
 from app_api.jobs import JobRunner
 from app_api.middleware import access_log_middleware, locale_middleware
 from app_api.miniprogram import installed
@@ -82,6 +83,7 @@ def create_app(
         route_handlers=[
             auth_router,
             accounts_router,
+            home_router,
             delegation_router,
             audit_router,
             health_router,

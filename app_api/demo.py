@@ -63,6 +63,7 @@ BATCH = 2000
 
 @dataclass(frozen=True)
 class NamedResident:
+    id_number: str | None  # fixed for the named residents, drawn for the rest
     phone: str
     name: str
     birth: date
@@ -73,27 +74,71 @@ class NamedResident:
     household: int = 3
 
 
-# The residents the README introduces; issue #4's sandbox gives them their provincial records.
+# The residents the README introduces. Their ID numbers are the province's test persons
+# (integrations/sandbox/people.py), whose records have fixed situations.
 NAMED = (
     NamedResident(
-        "13800000001", "王建国", date(1985, 3, 12), "321302", "local_urban", "employed", household=4
+        "321302198503120137",
+        "13800000001",
+        "王建国",
+        date(1985, 3, 12),
+        "321302",
+        "local_urban",
+        "employed",
+        household=4,
     ),
     NamedResident(
-        "13800000002", "李秀英", date(1952, 8, 21), "321311", "local_urban", "retired", household=1
+        "321311195208210247",
+        "13800000002",
+        "李秀英",
+        date(1952, 8, 21),
+        "321311",
+        "local_urban",
+        "retired",
+        household=1,
     ),
     NamedResident(
-        "13800000003", "张伟", date(1990, 11, 2), "321322", "local_rural", "unemployed", household=3
+        "32132219901102013X",
+        "13800000003",
+        "张伟",
+        date(1990, 11, 2),
+        "321322",
+        "local_rural",
+        "unemployed",
+        household=3,
     ),
     NamedResident(
-        "13800000004", "刘洋", date(1996, 6, 30), "321323", "nonlocal", "self_employed", household=1
+        "321323199606300137",
+        "13800000004",
+        "刘洋",
+        date(1996, 6, 30),
+        "321323",
+        "nonlocal",
+        "self_employed",
+        household=1,
     ),
     NamedResident(
-        "13800000005", "王小明", date(1982, 1, 15), "321302", "local_urban", "employed", household=3
+        "321302198201150138",
+        "13800000005",
+        "王小明",
+        date(1982, 1, 15),
+        "321302",
+        "local_urban",
+        "employed",
+        household=3,
     ),
     NamedResident(
-        "13800000006", "陈静", date(1979, 9, 9), "321324", "local_urban", "employed", household=3
+        "321324197909090242",
+        "13800000006",
+        "陈静",
+        date(1979, 9, 9),
+        "321324",
+        "local_urban",
+        "employed",
+        household=3,
     ),
     NamedResident(
+        "321322194604040248",
         "13800000007",
         "赵桂兰",
         date(1946, 4, 4),
@@ -157,6 +202,7 @@ def _random_resident(rng: random.Random, today: date) -> NamedResident:
         )[0]
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
     return NamedResident(
+        id_number=None,
         phone="",
         name=name,
         birth=birth,

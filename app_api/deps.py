@@ -13,6 +13,7 @@ from app_api.auth.sessions import Principal
 from app_api.errors import Problem
 from app_api.identity.models import Resident
 from app_api.services import Services
+from integrations.provincial import ProvincialClient
 from locales import current
 from miniprograms.contract import Subject
 
@@ -76,7 +77,12 @@ async def provide_audit(request: Request) -> AuditFn:
     return audit
 
 
+async def provide_provincial(request: Request) -> ProvincialClient:
+    return services_of(request).provincial
+
+
 DEPENDENCIES = {
+    "provincial": Provide(provide_provincial),
     "services": Provide(provide_services),
     "principal": Provide(provide_principal),
     "subject_id": Provide(provide_subject_id),

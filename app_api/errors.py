@@ -7,6 +7,7 @@ are looked up in the catalogs at response time, in the request's locale.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 import structlog
@@ -130,6 +131,28 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         N_("ID number already registered"),
         N_("This ID number is already linked to another account. Call 12345 for help."),
     ),
+    "real_name_required": (
+        403,
+        N_("Real-name verification needed"),
+        N_("Verify your real name with your ID number first, then try again."),
+    ),
+    "upstream_unavailable": (
+        503,
+        N_("Service temporarily unavailable"),
+        N_(
+            "The provincial service is not answering just now. Please try again in {seconds} seconds."
+        ),
+    ),
+    "idempotency_key_required": (
+        428,
+        N_("Idempotency-Key header needed"),
+        N_("Send an Idempotency-Key header so the request is never filed twice."),
+    ),
+    "idempotency_key_reused": (
+        422,
+        N_("Idempotency-Key already used"),
+        N_("This Idempotency-Key was used for a different request."),
+    ),
     "not_found": (404, N_("Not found"), N_("We could not find what you asked for.")),
     "method_not_allowed": (
         405,
@@ -149,6 +172,7 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
 }
 
 
+@cache
 def registry() -> dict[str, tuple[int, str, str]]:
     """Core problems plus those each installed mini-program declares."""
     table = dict(PROBLEMS)
@@ -160,7 +184,11 @@ def registry() -> dict[str, tuple[int, str, str]]:
 def problem_body(
     code: str, instance: str, params: dict[str, object] | None = None
 ) -> dict[str, Any]:
-    status, title, detail = PROBLEMS[code]
+    table = registry()
+    if code not in table:
+        log.error("unknown_problem_code", code=code)
+        code = "internal_error"
+    status, title, detail = table[code]
     return {
         "type": f"https://superapp.invalid/problems/{code.replace('_', '-')}",
         "code": code,
@@ -228,7 +256,7 @@ def _on_integrity(request: Request, exc: IntegrityError) -> Response:
 
 
 def _on_crash(request: Request, exc: Exception) -> Response:
-    log.error("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    log.error("unhandled_error", path=request.url.path, error_type=type(exc).__name__, exc_info=exc)
     return _respond(request, Problem("internal_error"))
 
 

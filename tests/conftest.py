@@ -133,6 +133,9 @@ def make_settings(
         sms_app_id=APP_ID,
         sms_app_secret=APP_SECRET,
         sms_timeout_s=2.0,
+        provincial_base_url=sandbox_url,
+        provincial_app_id=APP_ID,
+        provincial_app_secret=APP_SECRET,
         inprocess_worker=False,
         sandbox=False,
         **overrides,
@@ -160,6 +163,17 @@ class Env:
         )
         assert resp.status_code == 200, resp.text
         return resp.json()
+
+    async def verified(self, phone: str, id_number: str, name: str = "测试") -> dict[str, Any]:
+        """Sign in and bind a real name and ID number, as a resident does before using services."""
+        tokens = await self.login(phone)
+        resp = await self.client.put(
+            "/api/v1/profile/identity",
+            json={"name": name, "id_number": id_number},
+            headers=self.auth(tokens),
+        )
+        assert resp.status_code == 200, resp.text
+        return tokens
 
     async def enrol_totp(self, tokens: dict[str, Any]) -> tuple[pyotp.TOTP, list[str]]:
         """Set up an authenticator for the signed-in account; returns it and the recovery codes."""

@@ -26,7 +26,7 @@ GENESIS = "0" * 64
 class AuditEvent(Model):
     """One audited act. Never updated, never deleted."""
 
-    seq = fields.BigIntField(primary_key=True, generated=False)
+    seq = fields.BigIntField(primary_key=True)  # assigned by AuditLog.append, never by the database
     at = fields.DatetimeField()
     actor_kind = fields.CharField(max_length=16)
     actor_id = fields.CharField(max_length=64)

@@ -4,6 +4,13 @@ It speaks the same protocol as the real gateways (signed requests, their error e
 and adds a development-only admin surface: the SMS outbox and fault injection.
 """
 
-from integrations.sandbox.server import FAULTS, SMS, SandboxConfig, create_sandbox, run_sandbox
+from integrations.sandbox.server import (
+    FAULTS,
+    PROVINCE,
+    SMS,
+    SandboxConfig,
+    create_sandbox,
+    run_sandbox,
+)
 
-__all__ = ["FAULTS", "SMS", "SandboxConfig", "create_sandbox", "run_sandbox"]
+__all__ = ["FAULTS", "PROVINCE", "SMS", "SandboxConfig", "create_sandbox", "run_sandbox"]

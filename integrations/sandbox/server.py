@@ -12,6 +12,7 @@ from integrations.sandbox.sms_gateway import SmsGateway
 
 FAULTS = web.AppKey("faults", FaultBoard)
 SMS = web.AppKey("sms", SmsGateway)
+PROVINCE = web.AppKey("province", ProvincialGateway)
 
 
 class SandboxConfig(msgspec.Struct, frozen=True):
@@ -43,7 +44,9 @@ def create_sandbox(config: SandboxConfig) -> web.Application:
         faults.clear()
         return web.json_response({})
 
-    app.router.add_routes(ProvincialGateway(SignatureGuard(config.app_secrets), faults).routes())
+    province = ProvincialGateway(SignatureGuard(config.app_secrets), faults)
+    app[PROVINCE] = province
+    app.router.add_routes(province.routes())
     app.router.add_post("/sms/v1/messages", send_sms)
     app.router.add_get("/sms/outbox", sms.read_outbox)
     app.router.add_put("/admin/faults/{upstream}", set_fault)

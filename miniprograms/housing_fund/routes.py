@@ -1,0 +1,90 @@
+"""/api/v1/housing-fund."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Response, Router, get, post
+from litestar.params import Parameter
+
+from integrations.provincial import AuditHook, ProvincialClient
+from miniprograms.contract import Subject
+from miniprograms.housing_fund import service
+from miniprograms.housing_fund.schemas import (
+    AccountOut,
+    LoanOut,
+    TransactionPage,
+    WithdrawalOut,
+    WithdrawalRequest,
+)
+
+VIEW = {"kind": "resident", "scope": "view_housing_fund"}
+APPLY = {"kind": "resident", "scope": "apply_housing_fund_withdrawal"}
+PageNo = Annotated[int, Parameter(ge=1, le=10_000)]
+PageSize = Annotated[int, Parameter(ge=1, le=100)]
+
+
+@get("/account", opt=VIEW, summary="Account status, balance and monthly deposit")
+async def read_account(
+    subject: Subject, provincial: ProvincialClient, audit: AuditHook
+) -> AccountOut:
+    return await service.account(provincial, subject, audit)
+
+
+@get("/transactions", opt=VIEW, summary="Deposits, interest and repayments (paged, newest first)")
+async def read_transactions(
+    subject: Subject,
+    provincial: ProvincialClient,
+    audit: AuditHook,
+    page: PageNo = 1,
+    page_size: PageSize = 20,
+) -> TransactionPage:
+    return await service.transactions(provincial, subject, audit, page, page_size)
+
+
+@get("/loan", opt=VIEW, summary="Housing fund loan: amount, balance, next instalment")
+async def read_loan(subject: Subject, provincial: ProvincialClient, audit: AuditHook) -> LoanOut:
+    return await service.loan(provincial, subject, audit)
+
+
+@post(
+    "/withdrawals",
+    opt=APPLY,
+    summary="Apply to withdraw (提取); the same Idempotency-Key never files twice",
+)
+async def apply_withdrawal(
+    data: WithdrawalRequest,
+    subject: Subject,
+    provincial: ProvincialClient,
+    audit: AuditHook,
+    idempotency_key: Annotated[
+        str | None, Parameter(header="Idempotency-Key", min_length=8, max_length=64)
+    ] = None,
+) -> Response[WithdrawalOut]:
+    application, created = await service.apply_withdrawal(
+        provincial, subject, audit, data, idempotency_key
+    )
+    return Response(application, status_code=201 if created else 200)
+
+
+@get(
+    "/withdrawals/{application_id:str}", opt=VIEW, summary="A withdrawal application and its status"
+)
+async def read_withdrawal(
+    application_id: str, subject: Subject, provincial: ProvincialClient, audit: AuditHook
+) -> WithdrawalOut:
+    return await service.withdrawal(provincial, subject, audit, application_id)
+
+
+def router() -> Router:
+    return Router(
+        path="/housing-fund",
+        route_handlers=[
+            read_account,
+            read_transactions,
+            read_loan,
+            apply_withdrawal,
+            read_withdrawal,
+        ],
+        tags=["housing fund"],
+    )

@@ -1,0 +1,33 @@
+"""社保: social security summary, contributions, pension payments and certificates."""
+
+from locales import N_
+from miniprograms.contract import MiniProgram
+from miniprograms.social_security import card, routes
+
+PROGRAM = MiniProgram(
+    slug="social_security",
+    title=N_("Social security"),
+    router=routes.router,
+    card=card.card,
+    scopes={"view_social_security": N_("See my social security")},
+    problems={
+        "month_range_invalid": (
+            422,
+            N_("Invalid month range"),
+            N_("Use YYYY-MM months, from before to, at most ten years apart."),
+        ),
+        "not_insured": (
+            409,
+            N_("No contribution record"),
+            N_("There is no social security contribution record to certify."),
+        ),
+        "upstream_refused": (
+            409,
+            N_("Request refused"),
+            N_("The provincial service refused this request."),
+        ),
+    },
+    order=10,
+    models_module="miniprograms.social_security.models",
+    migrations_module="miniprograms.social_security.migrations",
+)

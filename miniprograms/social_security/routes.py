@@ -1,0 +1,86 @@
+"""/api/v1/social-security."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Router, get, post
+from litestar.params import Parameter
+
+from integrations.provincial import AuditHook, ProvincialClient
+from locales import DISPLAY_TZ
+from miniprograms.contract import Subject
+from miniprograms.social_security import service
+from miniprograms.social_security.schemas import (
+    CertificateOut,
+    CertificateRequest,
+    ContributionPage,
+    PensionPage,
+    SummaryOut,
+)
+
+VIEW = {"kind": "resident", "scope": "view_social_security"}
+
+PageNo = Annotated[int, Parameter(ge=1, le=10_000)]
+PageSize = Annotated[int, Parameter(ge=1, le=100)]
+
+
+@get("/summary", opt=VIEW, summary="Insured status, base, months paid, personal account")
+async def read_summary(
+    subject: Subject, provincial: ProvincialClient, audit: AuditHook
+) -> SummaryOut:
+    return await service.summary(provincial, subject, audit)
+
+
+@get("/contributions", opt=VIEW, summary="Monthly contribution records (paged)")
+async def read_contributions(
+    subject: Subject,
+    provincial: ProvincialClient,
+    audit: AuditHook,
+    first: Annotated[str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}$")] = None,
+    last: Annotated[str | None, Parameter(query="to", pattern=r"^\d{4}-\d{2}$")] = None,
+    page: PageNo = 1,
+    page_size: PageSize = 20,
+) -> ContributionPage:
+    first, last = service.month_range(first, last, datetime.now(DISPLAY_TZ).date())
+    return await service.contributions(provincial, subject, audit, first, last, page, page_size)
+
+
+@get("/pension-payments", opt=VIEW, summary="Pension paid to a retiree (paged, newest first)")
+async def read_pension_payments(
+    subject: Subject,
+    provincial: ProvincialClient,
+    audit: AuditHook,
+    page: PageNo = 1,
+    page_size: PageSize = 12,
+) -> PensionPage:
+    return await service.pension_payments(provincial, subject, audit, page, page_size)
+
+
+@post(
+    "/certificates",
+    opt=VIEW,
+    status_code=201,
+    summary="Issue a contribution certificate (参保证明)",
+)
+async def issue_certificate(
+    data: CertificateRequest,
+    subject: Subject,
+    provincial: ProvincialClient,
+    audit: AuditHook,
+    idempotency_key: Annotated[
+        str | None, Parameter(header="Idempotency-Key", min_length=8, max_length=64)
+    ] = None,
+) -> CertificateOut:
+    return await service.issue_certificate(
+        provincial, subject, audit, data.purpose, idempotency_key
+    )
+
+
+def router() -> Router:
+    return Router(
+        path="/social-security",
+        route_handlers=[read_summary, read_contributions, read_pension_payments, issue_certificate],
+        tags=["social security"],
+    )

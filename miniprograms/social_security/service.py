@@ -1,0 +1,183 @@
+"""Social security for one resident, free of HTTP: reads through the provincial client."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from integrations.provincial import AuditHook, Fetched, ProvincialClient, UpstreamRejected
+from locales import DISPLAY_TZ, format_moment, gettext
+from miniprograms.common import id_number_of, upstream
+from miniprograms.contract import Problem, Subject, money
+from miniprograms.social_security import labels
+from miniprograms.social_security.models import IssuedCertificate
+from miniprograms.social_security.schemas import (
+    CertificateOut,
+    ContributionOut,
+    ContributionPage,
+    InsuredOut,
+    PensionPage,
+    PensionPaymentOut,
+    SummaryOut,
+)
+
+PURPOSE = "social_security_service"
+MAX_RANGE_MONTHS = 120
+
+
+def _freshness(fetched: Fetched) -> dict:
+    return {
+        "as_of": fetched.as_of,
+        "as_of_display": format_moment(fetched.as_of),
+        "stale": fetched.stale,
+    }
+
+
+def parse_month(value: str) -> date:
+    year, sep, month = value.partition("-")
+    if (
+        not sep
+        or len(year) != 4
+        or len(month) != 2
+        or not (year + month).isdigit()
+        or not 1 <= int(month) <= 12
+    ):
+        raise Problem("month_range_invalid")
+    return date(int(year), int(month), 1)
+
+
+def month_range(first: str | None, last: str | None, today: date) -> tuple[str, str]:
+    """Validate ``from``/``to`` (YYYY-MM); defaults are the last twelve months."""
+    end = parse_month(last) if last else date(today.year, today.month, 1)
+    if first:
+        start = parse_month(first)
+    else:
+        index = end.year * 12 + end.month - 1 - 11
+        start = date(index // 12, index % 12 + 1, 1)
+    span = (end.year - start.year) * 12 + end.month - start.month
+    if span < 0 or span >= MAX_RANGE_MONTHS or start.year < 1990:
+        raise Problem("month_range_invalid")
+    return f"{start:%Y-%m}", f"{end:%Y-%m}"
+
+
+async def summary(client: ProvincialClient, subject: Subject, audit: AuditHook) -> SummaryOut:
+    fetched = await upstream(
+        client.social_summary(id_number_of(subject), audit=audit, purpose=PURPOSE)
+    )
+    data = fetched.data
+    return SummaryOut(
+        paying_city=data.paying_city,
+        contribution_base=money(data.contribution_base_fen),
+        months_paid=data.months_paid,
+        personal_account=money(data.personal_account_fen),
+        insured=[
+            InsuredOut(
+                type=i.type,
+                label=gettext(labels.INSURANCE[i.type]),
+                status=i.status,
+                status_label=gettext(labels.STATUS[i.status]),
+                since=i.since,
+            )
+            for i in data.insured
+        ],
+        **_freshness(fetched),
+    )
+
+
+async def contributions(
+    client: ProvincialClient,
+    subject: Subject,
+    audit: AuditHook,
+    first: str,
+    last: str,
+    page: int,
+    page_size: int,
+) -> ContributionPage:
+    fetched = await upstream(
+        client.contributions(
+            id_number_of(subject), first, last, page, page_size, audit=audit, purpose=PURPOSE
+        )
+    )
+    rows = fetched.data
+    return ContributionPage(
+        items=[
+            ContributionOut(
+                period=r.period,
+                type=r.type,
+                label=gettext(labels.INSURANCE[r.type]),
+                base=money(r.base_fen),
+                personal=money(r.personal_fen),
+                employer=money(r.employer_fen),
+            )
+            for r in rows.items
+        ],
+        page=rows.page,
+        page_size=rows.page_size,
+        total=rows.total,
+        **_freshness(fetched),
+    )
+
+
+async def pension_payments(
+    client: ProvincialClient, subject: Subject, audit: AuditHook, page: int, page_size: int
+) -> PensionPage:
+    fetched = await upstream(
+        client.pension_payments(
+            id_number_of(subject), page, page_size, audit=audit, purpose=PURPOSE
+        )
+    )
+    rows = fetched.data
+    return PensionPage(
+        items=[
+            PensionPaymentOut(period=r.period, amount=money(r.amount_fen), paid_on=r.paid_on)
+            for r in rows.items
+        ],
+        page=rows.page,
+        page_size=rows.page_size,
+        total=rows.total,
+        **_freshness(fetched),
+    )
+
+
+async def issue_certificate(
+    client: ProvincialClient,
+    subject: Subject,
+    audit: AuditHook,
+    purpose: str,
+    idempotency_key: str | None,
+) -> CertificateOut:
+    """Issue a 参保证明; the same Idempotency-Key returns the same certificate."""
+    key = idempotency_key or secrets.token_hex(16)
+    existing = await IssuedCertificate.get_or_none(
+        resident_id=subject.resident_id, idempotency_key=key
+    )
+    if existing is None:
+        try:
+            cert = await upstream(
+                client.issue_certificate(
+                    id_number_of(subject), idempotency_key=key, audit=audit, purpose=PURPOSE
+                )
+            )
+        except UpstreamRejected as exc:
+            raise Problem(
+                "not_insured" if exc.code == "NOT_INSURED" else "upstream_refused"
+            ) from exc
+        existing, _ = await IssuedCertificate.get_or_create(
+            resident_id=subject.resident_id,
+            idempotency_key=key,
+            defaults={
+                "certificate_no": cert.certificate_no,
+                "verification_code": cert.verification_code,
+                "purpose": purpose,
+                "months_paid": cert.months_paid,
+                "issued_at": datetime.fromisoformat(cert.issued_at),
+                "valid_until": date.fromisoformat(cert.valid_until),
+            },
+        )
+    return CertificateOut(
+        certificate_no=existing.certificate_no,
+        verification_code=existing.verification_code,
+        issued_at=existing.issued_at.astimezone(DISPLAY_TZ),
+        valid_until=existing.valid_until.isoformat(),
+        months_paid=existing.months_paid,
+    )

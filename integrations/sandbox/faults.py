@@ -18,6 +18,7 @@ class Fault(msgspec.Struct, forbid_unknown_fields=True):
     kind: str = "none"
     latency_ms: int = 0
     rate: float = 1.0
+    times: int | None = None  # affect only the next N requests, then heal
 
 
 class FaultBoard:
@@ -28,7 +29,7 @@ class FaultBoard:
         self._random = random.Random(seed)
 
     def set(self, upstream: str, fault: Fault) -> None:
-        if fault.kind not in KINDS or not 0 <= fault.rate <= 1 or fault.latency_ms < 0:
+        if fault.kind not in KINDS or not 0 <= fault.rate <= 1 or fault.latency_ms < 0 or (fault.times or 1) < 1:
             raise ValueError("bad fault")
         self._faults[upstream] = fault
 
@@ -43,6 +44,11 @@ class FaultBoard:
     ) -> web.StreamResponse:
         """Serve ``handler`` as the upstream would under its current fault."""
         fault = self._faults.get(upstream, Fault())
+        if fault.times is not None:
+            if fault.times <= 1:
+                self._faults.pop(upstream, None)
+            else:
+                self._faults[upstream] = msgspec.structs.replace(fault, times=fault.times - 1)
         if fault.latency_ms:
             await asyncio.sleep(fault.latency_ms / 1000)
         if fault.kind in ("none", "latency") or self._random.random() >= fault.rate:

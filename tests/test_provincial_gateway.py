@@ -1,0 +1,250 @@
+"""The provincial client against the sandbox: signing, faults, retries, breaker, stale-on-error."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import msgspec
+import pytest
+
+from app_api import kv
+from integrations.provincial import (
+    ProvincialClient,
+    UpstreamPolicy,
+    UpstreamRejected,
+    UpstreamUnavailable,
+)
+from integrations.provincial.policy import UPSTREAMS
+from integrations.sandbox import FAULTS
+from integrations.sandbox.faults import Fault
+from integrations.signing import canonical, signed_headers, verify
+from tests.conftest import APP_ID, APP_SECRET, Sandbox
+
+PERSON = "321302198503120137"
+SUMMARY = "/gov/v1/social-security/summary"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Audit:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    async def __call__(self, action: str, resource: str, purpose: str) -> None:
+        self.calls.append((action, resource, purpose))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox, redis_url: str, clock: Clock) -> AsyncIterator[ProvincialClient]:
+    redis = kv.connect(redis_url)
+    policy = UpstreamPolicy(
+        attempt_timeout_s=0.3, budget_s=0.8, retries=2, breaker_threshold=3, breaker_reset_s=30
+    )
+    c = ProvincialClient(
+        sandbox.url,
+        APP_ID,
+        APP_SECRET,
+        redis,
+        b"c" * 32,
+        policies=dict.fromkeys(UPSTREAMS, policy),
+        clock=clock,
+    )
+    yield c
+    await c.close()
+    await redis.aclose()
+
+
+def _fault(sandbox: Sandbox, kind: str, **kw) -> None:
+    sandbox.app[FAULTS].set("social_security", Fault(kind=kind, **kw))
+
+
+# signing --------------------------------------------------------------------------------
+def test_the_signature_covers_every_part_and_ignores_query_order() -> None:
+    base = canonical("GET", "/p", {"a": "1", "b": "2"}, "100", "n", b"")
+    assert base == canonical("get", "/p", {"b": "2", "a": "1"}, "100", "n", b"")
+    for changed in (
+        canonical("POST", "/p", {"a": "1", "b": "2"}, "100", "n", b""),
+        canonical("GET", "/q", {"a": "1", "b": "2"}, "100", "n", b""),
+        canonical("GET", "/p", {"a": "1", "b": "3"}, "100", "n", b""),
+        canonical("GET", "/p", {"a": "1", "b": "2"}, "101", "n", b""),
+        canonical("GET", "/p", {"a": "1", "b": "2"}, "100", "m", b""),
+        canonical("GET", "/p", {"a": "1", "b": "2"}, "100", "n", b"{}"),
+    ):
+        assert changed != base
+    headers = signed_headers("app", "secret", "GET", "/p", {"a": "1"}, b"")
+    args = ("GET", "/p", {"a": "1"}, headers["X-Timestamp"], headers["X-Nonce"], b"")
+    assert verify("secret", *args, headers["X-Signature"]) is None
+    assert verify("other", *args, headers["X-Signature"]) == "signature"
+    assert verify("secret", *args, headers["X-Signature"], now=time.time() + 301) == "skew"
+
+
+async def _raw(sandbox: Sandbox, headers: dict[str, str]) -> tuple[int, dict]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{sandbox.url}{SUMMARY}", params={"id_number": PERSON}, headers=headers) as resp,
+    ):
+        return resp.status, msgspec.json.decode(await resp.read())
+
+
+async def test_the_sandbox_rejects_bad_signatures_skew_and_replays(sandbox: Sandbox) -> None:
+    good = signed_headers(APP_ID, APP_SECRET, "GET", SUMMARY, {"id_number": PERSON}, b"")
+    assert (await _raw(sandbox, good))[1]["code"] == "OK"
+    assert await _raw(sandbox, good) == (
+        401,
+        {"code": "NONCE_REPLAYED", "message": "nonce already used"},
+    )
+    forged = signed_headers(APP_ID, "wrong-secret", "GET", SUMMARY, {"id_number": PERSON}, b"")
+    assert (await _raw(sandbox, forged))[1]["code"] == "SIGNATURE_INVALID"
+    other_person = signed_headers(
+        APP_ID, APP_SECRET, "GET", SUMMARY, {"id_number": "321311195208210247"}, b""
+    )
+    assert (await _raw(sandbox, other_person))[1]["code"] == "SIGNATURE_INVALID"  # query is signed
+    old = signed_headers(APP_ID, APP_SECRET, "GET", SUMMARY, {"id_number": PERSON}, b"")
+    old["X-Timestamp"] = str(int(old["X-Timestamp"]) - 301)
+    assert (await _raw(sandbox, old))[1]["code"] == "TIMESTAMP_EXPIRED"
+    stranger = signed_headers("someone", APP_SECRET, "GET", SUMMARY, {"id_number": PERSON}, b"")
+    assert (await _raw(sandbox, stranger))[1]["code"] == "UNKNOWN_APP"
+
+
+async def test_a_client_with_the_wrong_secret_is_refused_not_retried(
+    sandbox: Sandbox, redis_url: str
+) -> None:
+    redis = kv.connect(redis_url)
+    wrong = ProvincialClient(sandbox.url, APP_ID, "not-the-secret", redis, b"c" * 32)
+    with pytest.raises(UpstreamRejected) as caught:
+        await wrong.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert caught.value.code == "SIGNATURE_INVALID"
+    assert wrong.breakers["social_security"].state == "closed"
+    await wrong.close()
+    await redis.aclose()
+
+
+# faults -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("error", "server_error"),
+        ("timeout", "timeout"),
+        ("throttle", "throttled"),
+        ("malformed", "malformed"),
+    ],
+)
+async def test_each_fault_without_a_copy_raises_unavailable(
+    client: ProvincialClient, sandbox: Sandbox, kind: str, code: str
+) -> None:
+    _fault(sandbox, kind)
+    audit = Audit()
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await client.social_summary(PERSON, audit=audit, purpose="test")
+    assert caught.value.code == code
+    assert audit.calls == []  # nothing was read, so nothing is audited
+
+
+@pytest.mark.parametrize("kind", ["error", "timeout", "throttle", "malformed"])
+async def test_each_fault_with_a_copy_serves_it_stale(
+    client: ProvincialClient, sandbox: Sandbox, kind: str
+) -> None:
+    audit = Audit()
+    fresh = await client.social_summary(PERSON, audit=audit, purpose="test")
+    assert fresh.stale is False
+    # Make the copy old enough to need refreshing, then break the upstream.
+    await _age_cache(client, seconds=3600)
+    _fault(sandbox, kind)
+    stale = await client.social_summary(PERSON, audit=audit, purpose="test")
+    assert stale.stale is True
+    assert stale.data == fresh.data
+    assert stale.as_of < fresh.as_of
+    assert len(audit.calls) == 2  # a stale copy shown is still a read
+
+
+async def _age_cache(client: ProvincialClient, seconds: float) -> None:
+    from integrations.provincial.cache import UpstreamEntry
+
+    redis = UpstreamEntry._meta.database
+    for key in await redis.keys("superapp:upstream:*"):
+        fetched_at = float(await redis.hget(key, "fetched_at"))
+        await redis.hset(key, "fetched_at", str(fetched_at - seconds))
+
+
+async def test_a_fresh_copy_answers_without_asking(
+    client: ProvincialClient, sandbox: Sandbox
+) -> None:
+    first = await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    _fault(sandbox, "error")
+    again = await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert again.stale is False and again.as_of == first.as_of
+
+
+async def test_transient_failures_are_retried_within_the_budget(
+    client: ProvincialClient, sandbox: Sandbox
+) -> None:
+    _fault(sandbox, "error", times=2)
+    fetched = await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert fetched.stale is False
+    assert client.breakers["social_security"].state == "closed"
+
+
+async def test_malformed_money_is_malformed(client: ProvincialClient, sandbox: Sandbox) -> None:
+    _fault(sandbox, "malformed", times=1)
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert caught.value.code == "malformed"  # not retried: the same bytes would come back
+
+
+# breaker ------------------------------------------------------------------------------
+async def test_breaker_opens_fails_fast_and_recovers_through_a_probe(
+    client: ProvincialClient, sandbox: Sandbox, clock: Clock
+) -> None:
+    breaker = client.breakers["social_security"]
+    _fault(sandbox, "error")
+    with pytest.raises(UpstreamUnavailable):
+        await client.social_summary(PERSON, audit=Audit(), purpose="test")  # three attempts: opens
+    assert breaker.state == "open"
+    sandbox.app[FAULTS].clear()
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert caught.value.code == "breaker_open" and caught.value.retry_after_s == pytest.approx(30)
+    clock.now += 31
+    assert breaker.state == "half_open"
+    fetched = await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert fetched.stale is False and breaker.state == "closed"
+    # Other upstreams never noticed.
+    assert client.breakers["housing_fund"].state == "closed"
+
+
+async def test_a_failed_probe_opens_the_breaker_again(
+    client: ProvincialClient, sandbox: Sandbox, clock: Clock
+) -> None:
+    breaker = client.breakers["social_security"]
+    _fault(sandbox, "error")
+    with pytest.raises(UpstreamUnavailable):
+        await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    clock.now += 31
+    with pytest.raises(UpstreamUnavailable):
+        await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert breaker.state == "open"
+
+
+async def test_the_cache_holds_no_readable_personal_data(client: ProvincialClient) -> None:
+    from integrations.provincial.cache import UpstreamEntry
+
+    await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    redis = UpstreamEntry._meta.database
+    keys = await redis.keys("superapp:upstream:*")
+    assert keys and all(PERSON not in k for k in keys)
+    for key in keys:
+        sealed = await redis.hget(key, "sealed")
+        assert "months_paid" not in sealed and "宿迁" not in sealed

@@ -15,6 +15,7 @@ from pathlib import Path
 from app_api import db
 from app_api import settings as settings_mod
 from app_api.settings import Settings, SettingsError
+from integrations.sandbox import SandboxConfig, run_sandbox
 
 OPENAPI_PATH = Path("openapi/openapi.json")
 
@@ -38,25 +39,38 @@ def render_openapi() -> str:
     return json.dumps(openapi_document(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def _sandbox_config(cfg: Settings) -> SandboxConfig:
+    return SandboxConfig(
+        app_secrets={
+            cfg.sms_app_id: cfg.sms_app_secret,
+            cfg.provincial_app_id: cfg.provincial_app_secret,
+        }
+    )
+
+
+async def _sandbox_alone(cfg: Settings) -> None:
+    """Only the outside systems, in their own process (as the province would be)."""
+    runner = await run_sandbox(_sandbox_config(cfg), cfg.sandbox_host, cfg.sandbox_port)
+    print(
+        f"sandbox of outside systems on http://{cfg.sandbox_host}:{cfg.sandbox_port}",
+        file=sys.stderr,
+    )
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
 async def _serve(cfg: Settings) -> None:
     import uvicorn
 
     from app_api.app import create_app
-    from integrations.sandbox import SandboxConfig, run_sandbox
 
     @asynccontextmanager
     async def sandbox(_app: object) -> AsyncIterator[None]:
         # Inside the API's lifespan, so uvicorn's graceful shutdown also stops the sandbox.
-        runner = await run_sandbox(
-            SandboxConfig(
-                app_secrets={
-                    cfg.sms_app_id: cfg.sms_app_secret,
-                    cfg.provincial_app_id: cfg.provincial_app_secret,
-                }
-            ),
-            cfg.sandbox_host,
-            cfg.sandbox_port,
-        )
+        runner = await run_sandbox(_sandbox_config(cfg), cfg.sandbox_host, cfg.sandbox_port)
         print(
             f"sandbox of outside systems on http://{cfg.sandbox_host}:{cfg.sandbox_port}",
             file=sys.stderr,
@@ -179,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="superapp", description="Citizen super-app backend")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="API + sandbox + in-process worker (embedded mode)")
+    sub.add_parser("sandbox", help="only the sandbox of outside systems, in its own process")
     sub.add_parser("worker", help="a separate job worker (production)")
     sub.add_parser("migrate", help="apply database migrations")
     seed_p = sub.add_parser("seed-demo", help="load the demo city")
@@ -220,7 +235,9 @@ def main(argv: list[str] | None = None) -> None:
             "superapp: a separate worker needs a shared Redis (SUPERAPP_REDIS_URL); "
             "with the embedded fakeredis the worker runs inside `superapp serve`"
         )
-    if args.command == "serve":
+    if args.command == "sandbox":
+        asyncio.run(_sandbox_alone(cfg))
+    elif args.command == "serve":
         # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out.
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(cfg))

@@ -17,10 +17,22 @@ from app_api.miniprogram import installed
 CORE_MODELS = ["app_api.identity.models", "app_api.audit.chain"]
 
 
+def _embedded(database_url: str) -> str:
+    """SQLite in WAL mode with synchronous=NORMAL: no fsync per commit, still crash-safe for
+    the process (only a power cut may lose the last commits), which suits the embedded default."""
+    if "synchronous=" in database_url or database_url.startswith("sqlite://:memory:"):
+        return database_url
+    return database_url + ("&" if "?" in database_url else "?") + "synchronous=NORMAL"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise config: our core app plus one app per installed mini-program."""
-    if database_url.startswith("sqlite://") and not database_url.startswith("sqlite://:memory:"):
-        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+    if database_url.startswith("sqlite://"):
+        if not database_url.startswith("sqlite://:memory:"):
+            Path(database_url.removeprefix("sqlite://").split("?")[0]).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        database_url = _embedded(database_url)
     apps: dict[str, Any] = {
         "core": {
             "models": CORE_MODELS,

@@ -175,6 +175,11 @@ class Progress:
         self._stream.flush()
 
 
+def demo_phone(i: int, seed: int) -> str:
+    """The phone of the i-th drawn resident: 7919 is prime to 10⁹, so phones never repeat."""
+    return f"15{(i * 7919 + seed) % 10**9:09d}"
+
+
 def make_id_number(rng: random.Random, district: str, birth: date, male: bool) -> str:
     seq = rng.randrange(0, 500) * 2 + (1 if male else 0)
     first17 = f"{district}{birth:%Y%m%d}{seq:03d}"
@@ -282,7 +287,7 @@ async def _seed(
         rows = []
         for i in range(start, min(start + BATCH, remaining)):
             person = _random_resident(rng, today)
-            phone = f"15{(i * 7919 + seed) % 10**9:09d}"
+            phone = demo_phone(i, seed)
             rows.append(_resident_row(vault, rng, replace(person, phone=phone), used))
         await Resident.bulk_create(rows)
         bar.advance(len(rows))

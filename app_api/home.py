@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from litestar import Router, get
+from litestar import Request, Router, get
 
-from app_api.deps import AuditFn
+from app_api.deps import AuditBuffer
 from app_api.miniprogram import installed
 from app_api.schemas import Out
 from app_api.services import Services
@@ -51,10 +51,12 @@ async def card_for(program: MiniProgram, ctx: CardContext, deadline_s: float) ->
 
 
 @get("/home", opt={"kind": "resident"}, summary="The home screen: one card per mini-program")
-async def home(subject: Subject, services: Services, audit: AuditFn) -> Home:
+async def home(request: Request, subject: Subject, services: Services) -> Home:
+    audit = AuditBuffer(request)
     ctx = CardContext(subject=subject, provincial=services.provincial, audit=audit)
     deadline = services.settings.card_deadline_s
     cards = await asyncio.gather(*(card_for(program, ctx, deadline) for program in installed()))
+    await audit.flush()  # every read the cards made, in one commit
     return Home(cards=list(cards))
 
 

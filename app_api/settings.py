@@ -35,11 +35,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     port: int = 8000
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8001
-    sms_gateway_url: str = "http://127.0.0.1:8001"
+    sms_gateway_url: str = ""  # default: the sandbox's address
     sms_app_id: str = "superapp-dev"
     sms_app_secret: str = DEV_SECRET
     sms_timeout_s: float = 5.0
-    provincial_base_url: str = "http://127.0.0.1:8001"
+    provincial_base_url: str = ""  # default: the sandbox's address
     provincial_app_id: str = "superapp-dev"
     provincial_app_secret: str = DEV_SECRET
     provincial_budget_s: float = 1.5  # all retries of one provincial call
@@ -100,5 +100,12 @@ def load(environ: dict[str, str] | None = None, **overrides: object) -> Settings
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from exc
+    # Outside systems default to the sandbox, wherever it was told to listen.
+    sandbox_url = f"http://{settings.sandbox_host}:{settings.sandbox_port}"
+    settings = msgspec.structs.replace(
+        settings,
+        sms_gateway_url=settings.sms_gateway_url or sandbox_url,
+        provincial_base_url=settings.provincial_base_url or sandbox_url,
+    )
     settings.check()
     return settings

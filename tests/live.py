@@ -45,7 +45,11 @@ class LiveService:
 
 
 def start_service(
-    workdir: Path, extra_env: dict[str, str] | None = None, *, timeout: float = 60.0
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    timeout: float = 60.0,
+    residents: int = 300,
 ) -> LiveService:
     """``superapp serve`` with the embedded defaults (unless ``extra_env`` says otherwise)."""
     api_port, sandbox_port = free_port(), free_port()
@@ -54,7 +58,6 @@ def start_service(
         {
             "SUPERAPP_PORT": str(api_port),
             "SUPERAPP_SANDBOX_PORT": str(sandbox_port),
-            "SUPERAPP_SMS_GATEWAY_URL": f"http://127.0.0.1:{sandbox_port}",
             "SUPERAPP_DATABASE_URL": f"sqlite://{workdir}/var/superapp.sqlite3",
         }
     )
@@ -67,7 +70,7 @@ def start_service(
     )
     for step in (
         ["migrate"],
-        ["seed-demo", "--if-empty", "--residents", "300", "--enterprises", "20"],
+        ["seed-demo", "--if-empty", "--residents", str(residents), "--enterprises", "20"],
     ):
         subprocess.run(
             superapp + step, cwd=workdir, env=env, check=True, capture_output=True, text=True

@@ -76,21 +76,28 @@ class AuditLog:
 
     async def append(self, entry: AuditEntry) -> int:
         """Chain and store one entry; returns its sequence number."""
+        return (await self.append_many([entry]))[0]
+
+    async def append_many(self, entries: list[AuditEntry]) -> list[int]:
+        """Chain and store entries in order, in one transaction; returns their sequence numbers."""
         async with self._lock, in_transaction() as conn:
             if conn.capabilities.dialect == "postgres":
                 await conn.execute_query("SELECT pg_advisory_xact_lock(7301)")
             last = await AuditEvent.all().using_db(conn).order_by("-seq").first()
-            seq, prev = (last.seq + 1, last.mac) if last else (1, GENESIS)
+            seq, prev = (last.seq, last.mac) if last else (0, GENESIS)
             at = datetime.now(UTC)
-            await AuditEvent.create(
-                using_db=conn,
-                seq=seq,
-                at=at,
-                prev_mac=prev,
-                mac=_mac(self._key, seq, at, entry, prev),
-                **msgspec.structs.asdict(entry),
-            )
-            return seq
+            rows = []
+            for entry in entries:
+                seq += 1
+                mac = _mac(self._key, seq, at, entry, prev)
+                rows.append(
+                    AuditEvent(
+                        seq=seq, at=at, prev_mac=prev, mac=mac, **msgspec.structs.asdict(entry)
+                    )
+                )
+                prev = mac
+            await AuditEvent.bulk_create(rows, using_db=conn)
+            return [row.seq for row in rows]
 
     async def verify(self, batch: int = 1000) -> VerifyReport:
         """Walk the whole chain; report the first broken row, if any."""

@@ -41,6 +41,13 @@ FRESH_S = {
 }
 
 
+class _Answer(msgspec.Struct, Generic[T], omit_defaults=True):
+    """What the cache keeps: the data, or the upstream's "not found" code."""
+
+    data: T | None = None
+    rejected: str | None = None
+
+
 @dataclass(frozen=True)
 class Fetched(Generic[T]):
     """An answer and how old it is. ``stale`` means the upstream failed and a copy stood in."""
@@ -204,35 +211,45 @@ class ProvincialClient:
         path: str | None = None,
         fresh_s: int | None = None,
     ) -> Fetched[T]:
-        """A safe read: fresh copy, else the upstream (with retries), else a stale copy."""
+        """A safe read: fresh copy, else the upstream (with retries), else a stale copy.
+
+        "Not found" answers are facts too (no loan, no account) and are kept like data, so
+        a resident without a loan does not cost a provincial call on every home screen.
+        """
         path = path or f"{PREFIX}/{upstream.replace('_', '-')}/{endpoint}"
         key = self._cache.key_of(upstream, path, query)
+        answer_type = _Answer[data_type]  # type: ignore[valid-type]
         cached = await self._cache.get(key)
+        copy = (msgspec.json.decode(cached[0], type=answer_type), cached[1]) if cached else None
         fresh_for = FRESH_S.get(endpoint, 0) if fresh_s is None else fresh_s
-        result: Fetched[T]
-        if cached and time.time() - cached[1] < fresh_for:
-            result = Fetched(self._decode_cached(cached[0], data_type), _at(cached[1]))
+        if copy and time.time() - copy[1] < fresh_for:
+            answer, fetched_at, stale = copy[0], copy[1], False
         else:
+            stale = False
             try:
-                data = await self._call(upstream, "GET", path, query, data_type, retry=True)
-            except UpstreamUnavailable:
-                if cached is None:
+                answer = _Answer(
+                    data=await self._call(upstream, "GET", path, query, data_type, retry=True)
+                )
+            except UpstreamRejected as exc:
+                if not exc.code.endswith("_NOT_FOUND"):
                     raise
-                result = Fetched(
-                    self._decode_cached(cached[0], data_type), _at(cached[1]), stale=True
-                )
-            else:
-                now = time.time()
+                answer = _Answer(rejected=exc.code)
+            except UpstreamUnavailable:
+                if copy is None:
+                    raise
+                answer, fetched_at, stale = copy[0], copy[1], True
+            if not stale:
+                fetched_at = time.time()
                 await self._cache.put(
-                    key, msgspec.json.encode(data), now, self.policies[upstream].stale_ttl_s
+                    key,
+                    msgspec.json.encode(answer),
+                    fetched_at,
+                    self.policies[upstream].stale_ttl_s,
                 )
-                result = Fetched(data, _at(now))
         await audit(f"provincial.{upstream}.read", path, purpose)
-        return result
-
-    @staticmethod
-    def _decode_cached(payload: bytes, data_type: type[T]) -> T:
-        return msgspec.json.decode(payload, type=data_type)
+        if answer.rejected:
+            raise UpstreamRejected(upstream, answer.rejected, 404)
+        return Fetched(answer.data, _at(fetched_at), stale=stale)
 
     async def _write(
         self,

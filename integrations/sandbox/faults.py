@@ -29,7 +29,12 @@ class FaultBoard:
         self._random = random.Random(seed)
 
     def set(self, upstream: str, fault: Fault) -> None:
-        if fault.kind not in KINDS or not 0 <= fault.rate <= 1 or fault.latency_ms < 0 or (fault.times or 1) < 1:
+        if (
+            fault.kind not in KINDS
+            or not 0 <= fault.rate <= 1
+            or fault.latency_ms < 0
+            or (fault.times or 1) < 1
+        ):
             raise ValueError("bad fault")
         self._faults[upstream] = fault
 

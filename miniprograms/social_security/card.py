@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from locales import N_, format_money, gettext
 from miniprograms.contract import Card, CardAction, CardContext
 from miniprograms.social_security import labels
@@ -10,15 +12,12 @@ TITLE = N_("Social security")
 PURPOSE = "home_screen"
 
 
+def _action(action_id: str, label: str, path: str) -> CardAction:
+    return CardAction(id=action_id, label=gettext(label), href=f"/api/v1/social-security/{path}")
+
+
 async def card(ctx: CardContext) -> Card:
-    """Pension status and months paid; a retiree sees their pension instead."""
-    actions = [
-        CardAction(
-            id="contributions",
-            label=gettext(N_("Contribution records")),
-            href="/api/v1/social-security/contributions",
-        )
-    ]
+    """Pension status and months paid; a retiree sees their latest pension instead."""
     if not ctx.subject.id_number:
         return Card(
             id="social_security",
@@ -32,42 +31,36 @@ async def card(ctx: CardContext) -> Card:
                 )
             ],
         )
-    fetched = await ctx.provincial.social_summary(
-        ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE
+    # Both at once: one provincial round trip whether or not the resident is retired.
+    fetched, payments = await asyncio.gather(
+        ctx.provincial.social_summary(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),
+        ctx.provincial.pension_payments(
+            ctx.subject.id_number, 1, 1, audit=ctx.audit, purpose=PURPOSE
+        ),
+        return_exceptions=True,
     )
+    if isinstance(fetched, BaseException):
+        raise fetched
     pension = next(i for i in fetched.data.insured if i.type == "pension")
     stale, as_of = fetched.stale, fetched.as_of
+    actions = [_action("contributions", N_("Contribution records"), "contributions")]
     if pension.status == "receiving":
-        payments = await ctx.provincial.pension_payments(
-            ctx.subject.id_number, 1, 1, audit=ctx.audit, purpose=PURPOSE
-        )
-        latest = payments.data.items[0] if payments.data.items else None
-        stale, as_of = stale or payments.stale, min(as_of, payments.as_of)
-        summary = gettext(N_("Receiving a pension")) + (
-            gettext(N_(" · last paid {amount}"), amount=format_money(latest.amount_fen))
-            if latest
-            else ""
-        )
-        actions.append(
-            CardAction(
-                id="pension",
-                label=gettext(N_("Pension payments")),
-                href="/api/v1/social-security/pension-payments",
-            )
-        )
+        summary = gettext(N_("Receiving a pension"))
+        if isinstance(payments, BaseException):
+            stale = True  # the status stands; the amount could not be read
+        else:
+            stale, as_of = stale or payments.stale, min(as_of, payments.as_of)
+            if payments.data.items:
+                amount = format_money(payments.data.items[0].amount_fen)
+                summary += gettext(N_(" · last paid {amount}"), amount=amount)
+        actions.append(_action("pension", N_("Pension payments"), "pension-payments"))
     else:
         summary = gettext(
             N_("{status} · {months} months paid"),
             status=gettext(labels.STATUS[pension.status]),
             months=fetched.data.months_paid,
         )
-    actions.append(
-        CardAction(
-            id="certificate",
-            label=gettext(N_("Get a contribution certificate")),
-            href="/api/v1/social-security/certificates",
-        )
-    )
+    actions.append(_action("certificate", N_("Get a contribution certificate"), "certificates"))
     return Card(
         id="social_security",
         title=gettext(TITLE),

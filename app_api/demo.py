@@ -223,11 +223,12 @@ def _resident_row(
     vault: PiiVault, rng: random.Random, person: NamedResident, used: set[str]
 ) -> Resident:
     male = rng.random() < 0.5
-    while True:
+    number = person.id_number
+    if number:  # a named resident: the province's test person
+        male = int(number[16]) % 2 == 1
+    while number is None or number in used:
         number = make_id_number(rng, person.district, person.birth, male)
-        if number not in used:
-            used.add(number)
-            break
+    used.add(number)
     return Resident(
         id=uuid.UUID(int=rng.getrandbits(128), version=4),
         phone=person.phone,

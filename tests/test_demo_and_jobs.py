@@ -10,6 +10,7 @@ from app_api.identity.crypto import PiiVault
 from app_api.identity.models import Delegation, Enterprise, Operator, Resident
 from app_api.identity.numbers import validate_credit_code, validate_id_number
 from app_api.jobs import JobRunner
+from integrations.sandbox.people import DEMO_PEOPLE
 from tests.conftest import Env
 
 
@@ -47,6 +48,17 @@ async def test_demo_city_is_valid_and_complete(env: Env) -> None:
     statuses = {p[4] for p in people}
     assert {"employed", "retired", "unemployed", "student"} <= statuses
     assert {p.phone for p in NAMED} <= {p[0] for p in people}
+    # The named residents are the province's test persons, with the situations the README lists.
+    numbers = {p[0]: p[2] for p in people}
+    situations = {
+        phone: DEMO_PEOPLE[numbers[phone]]
+        for phone in ("13800000001", "13800000002", "13800000004")
+    }
+    assert situations == {
+        "13800000001": "worker_with_loan",
+        "13800000002": "retiree",
+        "13800000004": "no_housing_fund",
+    }
     assert await Delegation.all().count() == 1
 
 

@@ -29,7 +29,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     service.stop()
 
 
-def test_readme_walkthrough_logs_in_refreshes_and_logs_out(
+def test_readme_walkthrough_logs_in_sees_home_refreshes_and_logs_out(
     live: LiveService, tmp_path: Path
 ) -> None:
     script = (
@@ -53,7 +53,12 @@ def test_readme_walkthrough_logs_in_refreshes_and_logs_out(
     profile = json.loads(lines[2])
     assert profile["district"]["label"] == "Sucheng District"
     assert re.fullmatch(r"321\*{11}[0-9X]{4}", profile["id_number"])
-    assert lines[3:] == ["204", "401"]
+    home = {card["id"]: card for card in json.loads(lines[3])["cards"]}
+    assert (
+        home["social_security"]["status"] == "ok" and "已缴" in home["social_security"]["summary"]
+    )
+    assert "下期还款" in home["housing_fund"]["summary"]  # 王建国 has a housing fund loan
+    assert lines[4:] == ["204", "401"]
 
 
 def test_ctrl_c_stops_api_sandbox_and_worker_cleanly(tmp_path: Path) -> None:

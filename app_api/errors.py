@@ -143,6 +143,11 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
             "The provincial service is not answering just now. Please try again in {seconds} seconds."
         ),
     ),
+    "upstream_refused": (
+        409,
+        N_("Request refused"),
+        N_("The provincial service refused this request."),
+    ),
     "idempotency_key_required": (
         428,
         N_("Idempotency-Key header needed"),

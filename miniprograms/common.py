@@ -1,15 +1,43 @@
-"""Helpers every mini-program's service uses: the real-name check and upstream errors."""
+"""What every mini-program's routes, services and cards share (not a mini-program itself)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Awaitable
-from typing import TypeVar
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
-from integrations.provincial import UpstreamUnavailable
-from miniprograms.contract import Problem, Subject
+import msgspec
+from litestar.params import Parameter
+
+from integrations.provincial import Fetched, UpstreamUnavailable
+from locales import N_, format_moment, gettext
+from miniprograms.contract import Card, CardAction, Problem, Subject
 
 T = TypeVar("T")
+
+PageNo = Annotated[int, Parameter(ge=1, le=10_000)]
+PageSize = Annotated[int, Parameter(ge=1, le=100)]
+IdempotencyKey = Annotated[
+    str | None, Parameter(header="Idempotency-Key", min_length=8, max_length=64)
+]
+
+
+class Freshness(msgspec.Struct, kw_only=True):
+    """When the province said this; ``stale`` when it could not be asked just now."""
+
+    as_of: datetime
+    as_of_display: str
+    stale: bool
+
+
+def freshness(fetched: Fetched[Any]) -> dict[str, Any]:
+    """The :class:`Freshness` fields of an answer, for a response Struct's constructor."""
+    return {
+        "as_of": fetched.as_of,
+        "as_of_display": format_moment(fetched.as_of),
+        "stale": fetched.stale,
+    }
 
 
 def id_number_of(subject: Subject) -> str:
@@ -28,3 +56,17 @@ async def upstream(call: Awaitable[T]) -> T:
         raise Problem(
             "upstream_unavailable", seconds=seconds, headers={"Retry-After": str(seconds)}
         ) from exc
+
+
+def real_name_card(card_id: str, title: str, summary: str) -> Card:
+    """The card shown before a resident has verified their real name (msgids in, text out)."""
+    return Card(
+        id=card_id,
+        title=gettext(title),
+        summary=gettext(summary),
+        actions=[
+            CardAction(
+                id="verify", label=gettext(N_("Verify real name")), href="/api/v1/profile/identity"
+            )
+        ],
+    )

@@ -41,11 +41,6 @@ PROGRAM = MiniProgram(
             N_("Reason not accepted"),
             N_("This withdrawal reason is not accepted."),
         ),
-        "upstream_refused": (
-            409,
-            N_("Request refused"),
-            N_("The provincial service refused this request."),
-        ),
     },
     order=20,
     models_module="miniprograms.housing_fund.models",

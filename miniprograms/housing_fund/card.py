@@ -6,6 +6,7 @@ import asyncio
 
 from integrations.provincial import UpstreamRejected
 from locales import N_, format_money, gettext
+from miniprograms.common import real_name_card
 from miniprograms.contract import Card, CardAction, CardContext
 from miniprograms.housing_fund import labels
 
@@ -17,17 +18,8 @@ async def card(ctx: CardContext) -> Card:
     """Balance and account status, and the next loan instalment when there is a loan."""
     title = gettext(TITLE)
     if not ctx.subject.id_number:
-        return Card(
-            id="housing_fund",
-            title=title,
-            summary=gettext(N_("Verify your real name to see your housing fund.")),
-            actions=[
-                CardAction(
-                    id="verify",
-                    label=gettext(N_("Verify real name")),
-                    href="/api/v1/profile/identity",
-                )
-            ],
+        return real_name_card(
+            "housing_fund", TITLE, N_("Verify your real name to see your housing fund.")
         )
     account, loan = await asyncio.gather(
         ctx.provincial.fund_account(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),

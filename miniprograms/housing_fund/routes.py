@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Response, Router, get, post
-from litestar.params import Parameter
 
 from integrations.provincial import AuditHook, ProvincialClient
+from miniprograms.common import IdempotencyKey, PageNo, PageSize
 from miniprograms.contract import Subject
 from miniprograms.housing_fund import service
 from miniprograms.housing_fund.schemas import (
@@ -20,8 +18,6 @@ from miniprograms.housing_fund.schemas import (
 
 VIEW = {"kind": "resident", "scope": "view_housing_fund"}
 APPLY = {"kind": "resident", "scope": "apply_housing_fund_withdrawal"}
-PageNo = Annotated[int, Parameter(ge=1, le=10_000)]
-PageSize = Annotated[int, Parameter(ge=1, le=100)]
 
 
 @get("/account", opt=VIEW, summary="Account status, balance and monthly deposit")
@@ -57,9 +53,7 @@ async def apply_withdrawal(
     subject: Subject,
     provincial: ProvincialClient,
     audit: AuditHook,
-    idempotency_key: Annotated[
-        str | None, Parameter(header="Idempotency-Key", min_length=8, max_length=64)
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[WithdrawalOut]:
     application, created = await service.apply_withdrawal(
         provincial, subject, audit, data, idempotency_key

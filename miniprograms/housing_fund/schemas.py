@@ -7,15 +7,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from miniprograms.common import Freshness
 from miniprograms.contract import Money
 
 Reason = Literal["rent", "purchase", "retirement", "renovation", "medical", "leaving_city"]
-
-
-class Freshness(msgspec.Struct, kw_only=True):
-    as_of: datetime
-    as_of_display: str
-    stale: bool
 
 
 class Deposit(msgspec.Struct, kw_only=True):

@@ -17,8 +17,8 @@ from integrations.provincial import (
     UpstreamUnavailable,
 )
 from integrations.provincial import models as upstream_models
-from locales import format_moment, gettext
-from miniprograms.common import id_number_of, upstream
+from locales import gettext
+from miniprograms.common import freshness, id_number_of, upstream
 from miniprograms.contract import Problem, Subject, money
 from miniprograms.housing_fund import labels
 from miniprograms.housing_fund.models import WithdrawalApplication
@@ -49,14 +49,6 @@ REJECTIONS = {
 }
 
 
-def _freshness(fetched: Fetched) -> dict:
-    return {
-        "as_of": fetched.as_of,
-        "as_of_display": format_moment(fetched.as_of),
-        "stale": fetched.stale,
-    }
-
-
 async def _read(call):
     try:
         return await upstream(call)
@@ -77,7 +69,7 @@ def account_out(fetched: Fetched[upstream_models.FundAccount]) -> AccountOut:
             personal=money(a.monthly_deposit.personal_fen),
         ),
         opened_on=a.opened_on,
-        **_freshness(fetched),
+        **freshness(fetched),
     )
 
 
@@ -110,7 +102,7 @@ async def transactions(
         page=rows.page,
         page_size=rows.page_size,
         total=rows.total,
-        **_freshness(fetched),
+        **freshness(fetched),
     )
 
 
@@ -126,7 +118,7 @@ def loan_out(fetched: Fetched[upstream_models.FundLoan]) -> LoanOut:
         next_instalment=InstalmentOut(
             due_on=loan.next_instalment.due_on, amount=money(loan.next_instalment.amount_fen)
         ),
-        **_freshness(fetched),
+        **freshness(fetched),
     )
 
 

@@ -21,11 +21,6 @@ PROGRAM = MiniProgram(
             N_("No contribution record"),
             N_("There is no social security contribution record to certify."),
         ),
-        "upstream_refused": (
-            409,
-            N_("Request refused"),
-            N_("The provincial service refused this request."),
-        ),
     },
     order=10,
     models_module="miniprograms.social_security.models",

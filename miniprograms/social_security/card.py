@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from locales import N_, format_money, gettext
+from miniprograms.common import real_name_card
 from miniprograms.contract import Card, CardAction, CardContext
 from miniprograms.social_security import labels
 
@@ -19,17 +20,8 @@ def _action(action_id: str, label: str, path: str) -> CardAction:
 async def card(ctx: CardContext) -> Card:
     """Pension status and months paid; a retiree sees their latest pension instead."""
     if not ctx.subject.id_number:
-        return Card(
-            id="social_security",
-            title=gettext(TITLE),
-            summary=gettext(N_("Verify your real name to see your social security.")),
-            actions=[
-                CardAction(
-                    id="verify",
-                    label=gettext(N_("Verify real name")),
-                    href="/api/v1/profile/identity",
-                )
-            ],
+        return real_name_card(
+            "social_security", TITLE, N_("Verify your real name to see your social security.")
         )
     # Both at once: one provincial round trip whether or not the resident is retired.
     fetched, payments = await asyncio.gather(

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from integrations.provincial import AuditHook, ProvincialClient
 from locales import DISPLAY_TZ
+from miniprograms.common import IdempotencyKey, PageNo, PageSize
 from miniprograms.contract import Subject
 from miniprograms.social_security import service
 from miniprograms.social_security.schemas import (
@@ -21,9 +22,6 @@ from miniprograms.social_security.schemas import (
 )
 
 VIEW = {"kind": "resident", "scope": "view_social_security"}
-
-PageNo = Annotated[int, Parameter(ge=1, le=10_000)]
-PageSize = Annotated[int, Parameter(ge=1, le=100)]
 
 
 @get("/summary", opt=VIEW, summary="Insured status, base, months paid, personal account")
@@ -69,9 +67,7 @@ async def issue_certificate(
     subject: Subject,
     provincial: ProvincialClient,
     audit: AuditHook,
-    idempotency_key: Annotated[
-        str | None, Parameter(header="Idempotency-Key", min_length=8, max_length=64)
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CertificateOut:
     return await service.issue_certificate(
         provincial, subject, audit, data.purpose, idempotency_key

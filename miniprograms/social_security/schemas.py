@@ -7,15 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from miniprograms.common import Freshness
 from miniprograms.contract import Money
-
-
-class Freshness(msgspec.Struct, kw_only=True):
-    """When the province said this; ``stale`` when it could not be asked just now."""
-
-    as_of: datetime
-    as_of_display: str
-    stale: bool
 
 
 class InsuredOut(msgspec.Struct, kw_only=True):

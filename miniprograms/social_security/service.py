@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from integrations.provincial import AuditHook, Fetched, ProvincialClient, UpstreamRejected
-from locales import DISPLAY_TZ, format_moment, gettext
-from miniprograms.common import id_number_of, upstream
+from integrations.provincial import AuditHook, ProvincialClient, UpstreamRejected
+from locales import DISPLAY_TZ, gettext
+from miniprograms.common import freshness, id_number_of, upstream
 from miniprograms.contract import Problem, Subject, money
 from miniprograms.social_security import labels
 from miniprograms.social_security.models import IssuedCertificate
@@ -23,14 +23,6 @@ from miniprograms.social_security.schemas import (
 
 PURPOSE = "social_security_service"
 MAX_RANGE_MONTHS = 120
-
-
-def _freshness(fetched: Fetched) -> dict:
-    return {
-        "as_of": fetched.as_of,
-        "as_of_display": format_moment(fetched.as_of),
-        "stale": fetched.stale,
-    }
 
 
 def parse_month(value: str) -> date:
@@ -80,7 +72,7 @@ async def summary(client: ProvincialClient, subject: Subject, audit: AuditHook) 
             )
             for i in data.insured
         ],
-        **_freshness(fetched),
+        **freshness(fetched),
     )
 
 
@@ -114,7 +106,7 @@ async def contributions(
         page=rows.page,
         page_size=rows.page_size,
         total=rows.total,
-        **_freshness(fetched),
+        **freshness(fetched),
     )
 
 
@@ -135,7 +127,7 @@ async def pension_payments(
         page=rows.page,
         page_size=rows.page_size,
         total=rows.total,
-        **_freshness(fetched),
+        **freshness(fetched),
     )
 
 

@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import msgspec
+
 from app_api import db
 from app_api import settings as settings_mod
 from app_api.settings import Settings, SettingsError
 from integrations.sandbox import SandboxConfig, run_sandbox
+from integrations.sandbox.faults import Fault
 
 OPENAPI_PATH = Path("openapi/openapi.json")
 
@@ -40,11 +43,16 @@ def render_openapi() -> str:
 
 
 def _sandbox_config(cfg: Settings) -> SandboxConfig:
+    try:
+        faults = msgspec.json.decode(cfg.sandbox_faults or "{}", type=dict[str, Fault])
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        sys.exit(f"superapp: SUPERAPP_SANDBOX_FAULTS is not valid: {exc}")
     return SandboxConfig(
+        faults=faults,
         app_secrets={
             cfg.sms_app_id: cfg.sms_app_secret,
             cfg.provincial_app_id: cfg.provincial_app_secret,
-        }
+        },
     )
 
 

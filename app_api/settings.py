@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_level: str = "INFO"
     log_json: bool = True
     inprocess_worker: bool = True
+    sandbox_faults: str = (
+        ""  # JSON {"upstream": {"kind": ..., "latency_ms": ...}} in force at start
+    )
     sandbox: bool = True  # serve starts the sandbox of outside systems (never in production)
     trusted_proxies: tuple[str, ...] = ()
 

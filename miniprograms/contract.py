@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 import msgspec
 from litestar import Router
 
 from integrations.provincial import AuditHook, ProvincialClient
-from locales import format_money
+from locales import format_day, format_money
 
 CardStatus = Literal["ok", "degraded", "unavailable"]
 
@@ -69,6 +69,19 @@ class Money(msgspec.Struct, frozen=True):
 
 def money(fen: int) -> Money:
     return Money(fen=fen, display=format_money(fen))
+
+
+class Day(msgspec.Struct, frozen=True):
+    """A calendar date (ISO) with its display in the reader's locale."""
+
+    date: str
+    display: str
+
+
+def day(value: str | date) -> Day:
+    """``2026-11-20`` as ``{"date": "2026-11-20", "display": "2026年11月20日"}``."""
+    parsed = value if isinstance(value, date) else date.fromisoformat(value[:10])
+    return Day(date=parsed.isoformat(), display=format_day(parsed))
 
 
 @dataclass(frozen=True)

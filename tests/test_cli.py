@@ -97,3 +97,33 @@ def test_seed_demo_if_empty_loads_once(tmp_path: Path) -> None:
     assert '"residents": 50' in first.stdout
     second = subprocess.run(seed, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert "already loaded" in second.stderr
+
+
+def test_sandbox_faults_can_be_set_from_the_environment(tmp_path: Path) -> None:
+    faults = '{"housing_fund": {"kind": "error"}}'
+    service = start_service(tmp_path, {"SUPERAPP_SANDBOX_FAULTS": faults})
+    try:
+        httpx.post(
+            f"{service.api}/api/v1/auth/otp", json={"phone": "13800000001"}
+        ).raise_for_status()
+        code = httpx.get(f"{service.sandbox}/sms/outbox", params={"phone": "13800000001"}).json()
+        token = httpx.post(
+            f"{service.api}/api/v1/auth/login",
+            json={"phone": "13800000001", "code": code["messages"][-1]["params"]["code"]},
+        ).json()["access_token"]
+        home = httpx.get(
+            f"{service.api}/api/v1/home", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        statuses = {card["id"]: card["status"] for card in home["cards"]}
+        assert statuses == {"social_security": "ok", "housing_fund": "unavailable"}
+    finally:
+        service.stop()
+
+
+def test_bad_sandbox_faults_are_named(tmp_path: Path) -> None:
+    env = _env(tmp_path, SUPERAPP_SANDBOX_FAULTS='{"sms": {"kind": "earthquake"}}')
+    run = subprocess.run(
+        [*CLI, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode != 0
+    assert "SUPERAPP_SANDBOX_FAULTS" in run.stderr

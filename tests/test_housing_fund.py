@@ -56,6 +56,12 @@ async def test_account_transactions_and_loan(env: Env) -> None:
     assert loan["balance"]["fen"] < loan["amount"]["fen"]
     assert loan["rate_percent"] == "2.85%"
     assert loan["next_instalment"]["amount"]["fen"] > 0
+    due = loan["next_instalment"]["due_on"]
+    assert due["date"] == "2026-11-20" and due["display"] == "2026年11月20日"
+    english = await env.client.get(
+        "/api/v1/housing-fund/loan", headers=env.auth(tokens, **{"Accept-Language": "en"})
+    )
+    assert english.json()["next_instalment"]["due_on"]["display"] == "Nov 20, 2026"
 
 
 async def test_no_account_and_no_loan_are_clear_404s(env: Env) -> None:

@@ -83,8 +83,11 @@ class AuditLog:
         async with self._lock, in_transaction() as conn:
             if conn.capabilities.dialect == "postgres":
                 await conn.execute_query("SELECT pg_advisory_xact_lock(7301)")
-            last = await AuditEvent.all().using_db(conn).order_by("-seq").first()
-            seq, prev = (last.seq, last.mac) if last else (0, GENESIS)
+            # The head of the chain, read inside the lock: plain SQL, no model to build.
+            head = await conn.execute_query_dict(
+                "SELECT seq, mac FROM audit_event ORDER BY seq DESC LIMIT 1"
+            )
+            seq, prev = (head[0]["seq"], head[0]["mac"]) if head else (0, GENESIS)
             at = datetime.now(UTC)
             rows = []
             for entry in entries:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import msgspec
 from aiohttp import web
@@ -15,7 +16,7 @@ KINDS = ("none", "latency", "error", "timeout", "throttle", "malformed")
 class Fault(msgspec.Struct, forbid_unknown_fields=True):
     """How one upstream misbehaves. ``rate`` is the share of requests affected."""
 
-    kind: str = "none"
+    kind: Literal["none", "latency", "error", "timeout", "throttle", "malformed"] = "none"
     latency_ms: int = 0
     rate: float = 1.0
     times: int | None = None  # affect only the next N requests, then heal

@@ -19,12 +19,15 @@ class SandboxConfig(msgspec.Struct, frozen=True):
     """Callers the sandbox knows (app id -> shared secret), for the SMS and provincial gateways."""
 
     app_secrets: dict[str, str]
+    faults: dict[str, Fault] = {}  # in force from the start, e.g. from SUPERAPP_SANDBOX_FAULTS
 
 
 def create_sandbox(config: SandboxConfig) -> web.Application:
     """Build the sandbox app: SMS gateway plus the development admin surface."""
     app = web.Application()
     faults = FaultBoard()
+    for upstream, fault in config.faults.items():
+        faults.set(upstream, fault)
     sms = SmsGateway(SignatureGuard(config.app_secrets))
     app[FAULTS] = faults
     app[SMS] = sms

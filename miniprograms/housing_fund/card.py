@@ -7,7 +7,7 @@ import asyncio
 from integrations.provincial import UpstreamRejected
 from locales import N_, format_money, gettext
 from miniprograms.common import real_name_card
-from miniprograms.contract import Card, CardAction, CardContext
+from miniprograms.contract import Card, CardAction, CardContext, day
 from miniprograms.housing_fund import labels
 
 TITLE = N_("Housing fund")
@@ -49,7 +49,7 @@ async def card(ctx: CardContext) -> Card:
         summary += gettext(
             N_(" · next instalment {amount} on {date}"),
             amount=format_money(loan.data.next_instalment.amount_fen),
-            date=loan.data.next_instalment.due_on,
+            date=day(loan.data.next_instalment.due_on).display,
         )
         stale, as_of = stale or loan.stale, min(as_of, loan.as_of)
         actions.append(

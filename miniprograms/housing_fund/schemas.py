@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from miniprograms.common import Freshness
-from miniprograms.contract import Money
+from miniprograms.contract import Day, Money
 
 Reason = Literal["rent", "purchase", "retirement", "renovation", "medical", "leaving_city"]
 
@@ -25,11 +25,11 @@ class AccountOut(Freshness, kw_only=True):
     balance: Money
     withdrawable: Money
     monthly_deposit: Deposit
-    opened_on: str
+    opened_on: Day
 
 
 class TransactionOut(msgspec.Struct, kw_only=True):
-    date: str
+    date: Day
     kind: str
     label: str
     amount: Money
@@ -44,7 +44,7 @@ class TransactionPage(Freshness, kw_only=True):
 
 
 class InstalmentOut(msgspec.Struct, kw_only=True):
-    due_on: str
+    due_on: Day
     amount: Money
 
 
@@ -54,7 +54,7 @@ class LoanOut(Freshness, kw_only=True):
     balance: Money
     term_months: int
     rate_percent: str
-    started_on: str
+    started_on: Day
     next_instalment: InstalmentOut
 
 
@@ -72,3 +72,4 @@ class WithdrawalOut(msgspec.Struct, kw_only=True):
     status: str
     status_label: str
     submitted_at: datetime
+    submitted_at_display: str

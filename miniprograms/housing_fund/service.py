@@ -17,9 +17,9 @@ from integrations.provincial import (
     UpstreamUnavailable,
 )
 from integrations.provincial import models as upstream_models
-from locales import gettext
+from locales import format_moment, gettext
 from miniprograms.common import freshness, id_number_of, upstream
-from miniprograms.contract import Problem, Subject, money
+from miniprograms.contract import Problem, Subject, day, money
 from miniprograms.housing_fund import labels
 from miniprograms.housing_fund.models import WithdrawalApplication
 from miniprograms.housing_fund.schemas import (
@@ -68,7 +68,7 @@ def account_out(fetched: Fetched[upstream_models.FundAccount]) -> AccountOut:
             employer=money(a.monthly_deposit.employer_fen),
             personal=money(a.monthly_deposit.personal_fen),
         ),
-        opened_on=a.opened_on,
+        opened_on=day(a.opened_on),
         **freshness(fetched),
     )
 
@@ -91,7 +91,7 @@ async def transactions(
     return TransactionPage(
         items=[
             TransactionOut(
-                date=t.date,
+                date=day(t.date),
                 kind=t.kind,
                 label=gettext(labels.TRANSACTION[t.kind]),
                 amount=money(t.amount_fen),
@@ -114,9 +114,9 @@ def loan_out(fetched: Fetched[upstream_models.FundLoan]) -> LoanOut:
         balance=money(loan.balance_fen),
         term_months=loan.term_months,
         rate_percent=f"{loan.rate_bp / 100:.2f}%",
-        started_on=loan.started_on,
+        started_on=day(loan.started_on),
         next_instalment=InstalmentOut(
-            due_on=loan.next_instalment.due_on, amount=money(loan.next_instalment.amount_fen)
+            due_on=day(loan.next_instalment.due_on), amount=money(loan.next_instalment.amount_fen)
         ),
         **freshness(fetched),
     )
@@ -138,6 +138,7 @@ def withdrawal_out(row: WithdrawalApplication) -> WithdrawalOut:
         status=row.status,
         status_label=gettext(labels.APPLICATION_STATUS.get(row.status, row.status)),
         submitted_at=row.submitted_at,
+        submitted_at_display=format_moment(row.submitted_at),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 import msgspec
 
 from miniprograms.common import Freshness
-from miniprograms.contract import Money
+from miniprograms.contract import Day, Money
 
 
 class InsuredOut(msgspec.Struct, kw_only=True):
@@ -46,7 +46,7 @@ class ContributionPage(Freshness, kw_only=True):
 class PensionPaymentOut(msgspec.Struct, kw_only=True):
     period: str
     amount: Money
-    paid_on: str
+    paid_on: Day
 
 
 class PensionPage(Freshness, kw_only=True):
@@ -64,5 +64,5 @@ class CertificateOut(msgspec.Struct, kw_only=True):
     certificate_no: str
     verification_code: str
     issued_at: datetime
-    valid_until: str
+    valid_until: Day
     months_paid: int

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from integrations.provincial import AuditHook, ProvincialClient, UpstreamRejected
 from locales import DISPLAY_TZ, gettext
 from miniprograms.common import freshness, id_number_of, upstream
-from miniprograms.contract import Problem, Subject, money
+from miniprograms.contract import Problem, Subject, day, money
 from miniprograms.social_security import labels
 from miniprograms.social_security.models import IssuedCertificate
 from miniprograms.social_security.schemas import (
@@ -121,7 +121,7 @@ async def pension_payments(
     rows = fetched.data
     return PensionPage(
         items=[
-            PensionPaymentOut(period=r.period, amount=money(r.amount_fen), paid_on=r.paid_on)
+            PensionPaymentOut(period=r.period, amount=money(r.amount_fen), paid_on=day(r.paid_on))
             for r in rows.items
         ],
         page=rows.page,
@@ -170,6 +170,6 @@ async def issue_certificate(
         certificate_no=existing.certificate_no,
         verification_code=existing.verification_code,
         issued_at=existing.issued_at.astimezone(DISPLAY_TZ),
-        valid_until=existing.valid_until.isoformat(),
+        valid_until=day(existing.valid_until),
         months_paid=existing.months_paid,
     )

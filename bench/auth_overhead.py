@@ -34,15 +34,8 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _run(api: str, sandbox: str, requests: int, concurrency: int) -> dict[str, list[float]]:
+async def _run(api: str, token: str, requests: int, concurrency: int) -> dict[str, list[float]]:
     async with httpx.AsyncClient(base_url=api, timeout=10) as client:
-        await client.post("/api/v1/auth/otp", json={"phone": "13800000001"})
-        code = httpx.get(f"{sandbox}/sms/outbox", params={"phone": "13800000001"}).json()[
-            "messages"
-        ][-1]["params"]["code"]
-        token = (
-            await client.post("/api/v1/auth/login", json={"phone": "13800000001", "code": code})
-        ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         targets = {
             "bare /health/live": ("/health/live", {}),
@@ -81,7 +74,7 @@ def main() -> None:
         service = start_service(Path(tmp), extra)
         try:
             samples = asyncio.run(
-                _run(service.api, service.sandbox, args.requests, args.concurrency)
+                _run(service.api, service.login("13800000001"), args.requests, args.concurrency)
             )
         finally:
             service.stop()

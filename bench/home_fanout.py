@@ -27,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app_api.demo import demo_phone
-from tests.live import free_port, start_service
+from tests.live import LiveService, free_port, start_service
 
 SEED = 2026
 
@@ -37,15 +37,8 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _login(client: httpx.Client, sandbox: str, phone: str) -> dict[str, str]:
-    client.post("/api/v1/auth/otp", json={"phone": phone}).raise_for_status()
-    code = httpx.get(f"{sandbox}/sms/outbox", params={"phone": phone}).json()["messages"][-1][
-        "params"
-    ]["code"]
-    token = client.post("/api/v1/auth/login", json={"phone": phone, "code": code}).json()[
-        "access_token"
-    ]
-    return {"Authorization": f"Bearer {token}"}
+def _login(service: LiveService, sandbox: str, phone: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {service.login(phone, sandbox=sandbox)}"}
 
 
 def _timed(
@@ -103,7 +96,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             service = start_service(Path(tmp), extra, residents=args.residents + 50)
             try:
-                cold, warm, bare, statuses = _measure(service.api, sandbox_url, args)
+                cold, warm, bare, statuses = _measure(service, sandbox_url, args)
             finally:
                 service.stop()
     finally:
@@ -134,10 +127,10 @@ def main() -> None:
     )
 
 
-def _measure(api: str, sandbox_url: str, args: argparse.Namespace):
-    with httpx.Client(base_url=api, timeout=10) as client:
+def _measure(service: LiveService, sandbox_url: str, args: argparse.Namespace):
+    with httpx.Client(base_url=service.api, timeout=10) as client:
         sessions = [
-            _login(client, sandbox_url, demo_phone(i, SEED)) for i in range(args.residents + 1)
+            _login(service, sandbox_url, demo_phone(i, SEED)) for i in range(args.residents + 1)
         ]
         for upstream in ("social_security", "housing_fund"):
             httpx.put(

@@ -43,6 +43,17 @@ class LiveService:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def login(self, phone: str, portal: str = "resident", *, sandbox: str | None = None) -> str:
+        """Sign in over HTTP with the code from the sandbox outbox; returns the access token."""
+        httpx.post(f"{self.api}/api/v1/auth/otp", json={"phone": phone}).raise_for_status()
+        outbox = httpx.get(f"{sandbox or self.sandbox}/sms/outbox", params={"phone": phone}).json()
+        code = outbox["messages"][-1]["params"]["code"]
+        login = httpx.post(
+            f"{self.api}/api/v1/auth/login", json={"phone": phone, "code": code, "portal": portal}
+        )
+        login.raise_for_status()
+        return login.json()["access_token"]
+
 
 def start_service(
     workdir: Path,

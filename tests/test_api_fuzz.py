@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -42,12 +41,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> It
 
 
 def _token(live: LiveService) -> str:
-    httpx.post(f"{live.api}/api/v1/auth/otp", json={"phone": FUZZ_PHONE}).raise_for_status()
-    outbox = httpx.get(f"{live.sandbox}/sms/outbox", params={"phone": FUZZ_PHONE}).json()
-    code = outbox["messages"][-1]["params"]["code"]
-    login = httpx.post(f"{live.api}/api/v1/auth/login", json={"phone": FUZZ_PHONE, "code": code})
-    login.raise_for_status()
-    return login.json()["access_token"]
+    return live.login(FUZZ_PHONE)
 
 
 # The committed document; tests/test_http_surface.py proves it matches what is served.

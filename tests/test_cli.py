@@ -34,20 +34,11 @@ def test_operator_create_then_sign_in_through_the_operator_portal(tmp_path: Path
             cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert '"roles": ["reviewer"]' in made.stdout
-        httpx.post(
-            f"{service.api}/api/v1/auth/otp", json={"phone": "13911112222"}
-        ).raise_for_status()
-        code = httpx.get(f"{service.sandbox}/sms/outbox", params={"phone": "13911112222"}).json()
-        login = httpx.post(
-            f"{service.api}/api/v1/auth/login",
-            json={
-                "phone": "13911112222",
-                "code": code["messages"][-1]["params"]["code"],
-                "portal": "operator",
-            },
-        )
-        assert login.status_code == 200
-        assert login.json()["account"]["roles"] == ["reviewer"]
+        token = service.login("13911112222", portal="operator")
+        me = httpx.get(
+            f"{service.api}/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+        ).json()
+        assert me["kind"] == "operator" and me["roles"] == ["reviewer"]
     finally:
         service.stop()
 
@@ -103,14 +94,7 @@ def test_sandbox_faults_can_be_set_from_the_environment(tmp_path: Path) -> None:
     faults = '{"housing_fund": {"kind": "error"}}'
     service = start_service(tmp_path, {"SUPERAPP_SANDBOX_FAULTS": faults})
     try:
-        httpx.post(
-            f"{service.api}/api/v1/auth/otp", json={"phone": "13800000001"}
-        ).raise_for_status()
-        code = httpx.get(f"{service.sandbox}/sms/outbox", params={"phone": "13800000001"}).json()
-        token = httpx.post(
-            f"{service.api}/api/v1/auth/login",
-            json={"phone": "13800000001", "code": code["messages"][-1]["params"]["code"]},
-        ).json()["access_token"]
+        token = service.login("13800000001")
         home = httpx.get(
             f"{service.api}/api/v1/home", headers={"Authorization": f"Bearer {token}"}
         ).json()

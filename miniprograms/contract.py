@@ -37,10 +37,6 @@ class Subject(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None
     locale: str
 
-    @property
-    def on_behalf(self) -> bool:
-        return self.resident_id != self.actor_id
-
 
 class Problem(Exception):
     """An error the client should see, identified by a stable code (see ``problems`` tables)."""

@@ -248,3 +248,32 @@ async def test_the_cache_holds_no_readable_personal_data(client: ProvincialClien
     for key in keys:
         sealed = await redis.hget(key, "sealed")
         assert "months_paid" not in sealed and "宿迁" not in sealed
+
+
+# profiles for policy matching --------------------------------------------------------------
+async def test_profiles_are_released_only_with_a_consent_reference(
+    client: ProvincialClient,
+) -> None:
+    audit = Audit()
+    person = await client.population_profile(
+        PERSON, consent_ref="consent-2026-0001", audit=audit, purpose="policy_matching"
+    )
+    assert (person.data.birth_date, person.data.gender, person.data.hukou_district) == (
+        "1985-03-12",
+        "M",
+        "321302",
+    )
+    company = await client.enterprise_profile(
+        "91350100M000100Y43",
+        consent_ref="consent-2026-0002",
+        audit=audit,
+        purpose="policy_matching",
+    )
+    assert company.data.registered_capital_fen % 100 == 0 and company.data.status == "active"
+    assert [call[2] for call in audit.calls] == ["policy_matching", "policy_matching"]
+    with pytest.raises(UpstreamRejected) as caught:
+        await client.population_profile(
+            "321311195208210247", consent_ref="", audit=audit, purpose="policy_matching"
+        )
+    assert caught.value.code == "CONSENT_REQUIRED"
+    assert len(audit.calls) == 2  # a refusal discloses nothing, so nothing is audited

@@ -38,6 +38,4 @@ async def ready(services: Services) -> Response[Health]:
     )
 
 
-router = Router(
-    path="/health", route_handlers=[live, ready], tags=["health"], include_in_schema=True
-)
+router = Router(path="/health", route_handlers=[live, ready], tags=["health"])

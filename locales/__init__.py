@@ -31,7 +31,7 @@ DEFAULT = "zh_Hans"
 # BCP 47 spelling for Content-Language headers and API payloads.
 TAGS = {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}
 
-# Parsed once: babel's formatters are several times slower when given a locale name.
+# Parsed once: babel's formatters take about twice as long when given a locale name.
 _BABEL = {
     name: Locale.parse(tag)
     for name, tag in {"zh_Hans": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "en": "en"}.items()

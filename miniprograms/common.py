@@ -40,6 +40,17 @@ def freshness(fetched: Fetched[Any]) -> dict[str, Any]:
     }
 
 
+def paged(fetched: Fetched[Any]) -> dict[str, Any]:
+    """Paging and freshness fields of a paged answer, for a page Struct's constructor."""
+    page = fetched.data
+    return {
+        "page": page.page,
+        "page_size": page.page_size,
+        "total": page.total,
+        **freshness(fetched),
+    }
+
+
 def id_number_of(subject: Subject) -> str:
     """The subject's ID number, or a ``real_name_required`` problem."""
     if not subject.id_number:

@@ -142,6 +142,13 @@ def make_settings(
     )
 
 
+async def age_upstream_copies(redis: Redis, seconds: float) -> None:
+    """Make every cached provincial answer ``seconds`` older, as time would."""
+    for key in await redis.keys("superapp:upstream:*"):
+        fetched_at = float(await redis.hget(key, "fetched_at"))
+        await redis.hset(key, "fetched_at", str(fetched_at - seconds))
+
+
 @dataclass
 class Env:
     """One running API with its sandbox, and helpers that act as a phone app would."""

@@ -8,7 +8,7 @@ import pytest
 
 from integrations.sandbox import FAULTS
 from integrations.sandbox.faults import Fault
-from tests.conftest import Env
+from tests.conftest import Env, age_upstream_copies
 
 WORKER_WITH_LOAN = "321302198503120137"
 RETIREE = "321311195208210247"
@@ -22,12 +22,6 @@ def settings_overrides() -> dict[str, Any]:
 def _cards(resp) -> dict[str, dict]:
     assert resp.status_code == 200, resp.text
     return {c["id"]: c for c in resp.json()["cards"]}
-
-
-async def _age_all_copies(env: Env) -> None:
-    redis = env.app.state.services.redis
-    for key in await redis.keys("superapp:upstream:*"):
-        await redis.hset(key, "fetched_at", str(float(await redis.hget(key, "fetched_at")) - 7200))
 
 
 async def test_a_worker_sees_both_cards(env: Env) -> None:
@@ -66,7 +60,7 @@ async def test_before_real_name_the_cards_ask_for_it(env: Env) -> None:
 async def test_a_failing_upstream_with_a_copy_gives_a_degraded_card(env: Env, kind: str) -> None:
     tokens = await env.verified("13800000001", WORKER_WITH_LOAN)
     warm = _cards(await env.client.get("/api/v1/home", headers=env.auth(tokens)))
-    await _age_all_copies(env)
+    await age_upstream_copies(env.app.state.services.redis, 7200)
     env.sandbox.app[FAULTS].set("housing_fund", Fault(kind=kind))
     cards = _cards(await env.client.get("/api/v1/home", headers=env.auth(tokens)))
     assert cards["housing_fund"]["status"] == "degraded"

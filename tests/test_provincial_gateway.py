@@ -16,11 +16,12 @@ from integrations.provincial import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from integrations.provincial.cache import UpstreamEntry
 from integrations.provincial.policy import UPSTREAMS
 from integrations.sandbox import FAULTS
 from integrations.sandbox.faults import Fault
 from integrations.signing import canonical, signed_headers, verify
-from tests.conftest import APP_ID, APP_SECRET, Sandbox
+from tests.conftest import APP_ID, APP_SECRET, Sandbox, age_upstream_copies
 
 PERSON = "321302198503120137"
 SUMMARY = "/gov/v1/social-security/summary"
@@ -161,22 +162,13 @@ async def test_each_fault_with_a_copy_serves_it_stale(
     fresh = await client.social_summary(PERSON, audit=audit, purpose="test")
     assert fresh.stale is False
     # Make the copy old enough to need refreshing, then break the upstream.
-    await _age_cache(client, seconds=3600)
+    await age_upstream_copies(UpstreamEntry._meta.database, 3600)
     _fault(sandbox, kind)
     stale = await client.social_summary(PERSON, audit=audit, purpose="test")
     assert stale.stale is True
     assert stale.data == fresh.data
     assert stale.as_of < fresh.as_of
     assert len(audit.calls) == 2  # a stale copy shown is still a read
-
-
-async def _age_cache(client: ProvincialClient, seconds: float) -> None:
-    from integrations.provincial.cache import UpstreamEntry
-
-    redis = UpstreamEntry._meta.database
-    for key in await redis.keys("superapp:upstream:*"):
-        fetched_at = float(await redis.hget(key, "fetched_at"))
-        await redis.hset(key, "fetched_at", str(fetched_at - seconds))
 
 
 async def test_a_fresh_copy_answers_without_asking(
@@ -239,8 +231,6 @@ async def test_a_failed_probe_opens_the_breaker_again(
 
 
 async def test_the_cache_holds_no_readable_personal_data(client: ProvincialClient) -> None:
-    from integrations.provincial.cache import UpstreamEntry
-
     await client.social_summary(PERSON, audit=Audit(), purpose="test")
     redis = UpstreamEntry._meta.database
     keys = await redis.keys("superapp:upstream:*")

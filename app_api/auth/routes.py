@@ -67,18 +67,14 @@ async def login(data: LoginRequest, request: Request, services: Services) -> Log
         )
     )
     account = await accounts.describe(kind, account_id, aal=1)
-    return LoginResult(**_pair_fields(pair), account=account)
-
-
-def _pair_fields(pair: sessions.TokenPair) -> dict[str, object]:
-    return msgspec.structs.asdict(pair)
+    return LoginResult(**msgspec.structs.asdict(pair), account=account)
 
 
 @post("/refresh", opt=PUBLIC, status_code=200, summary="Swap a refresh token for a new pair")
 async def refresh(data: RefreshRequest, services: Services) -> LoginResult:
     pair, principal = await sessions.rotate(services, data.refresh_token)
     account = await accounts.describe(principal.kind, principal.account_id, aal=principal.aal)
-    return LoginResult(**_pair_fields(pair), account=account)
+    return LoginResult(**msgspec.structs.asdict(pair), account=account)
 
 
 @post(

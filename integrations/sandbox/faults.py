@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 from aiohttp import web
 
-KINDS = ("none", "latency", "error", "timeout", "throttle", "malformed")
+FaultKind = Literal["none", "latency", "error", "timeout", "throttle", "malformed"]
+KINDS = get_args(FaultKind)
 
 
 class Fault(msgspec.Struct, forbid_unknown_fields=True):
     """How one upstream misbehaves. ``rate`` is the share of requests affected."""
 
-    kind: Literal["none", "latency", "error", "timeout", "throttle", "malformed"] = "none"
+    kind: FaultKind = "none"
     latency_ms: int = 0
     rate: float = 1.0
     times: int | None = None  # affect only the next N requests, then heal

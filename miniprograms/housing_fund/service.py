@@ -18,7 +18,7 @@ from integrations.provincial import (
 )
 from integrations.provincial import models as upstream_models
 from locales import format_moment, gettext
-from miniprograms.common import freshness, id_number_of, upstream
+from miniprograms.common import freshness, id_number_of, paged, upstream
 from miniprograms.contract import Problem, Subject, day, money
 from miniprograms.housing_fund import labels
 from miniprograms.housing_fund.models import WithdrawalApplication
@@ -99,10 +99,7 @@ async def transactions(
             )
             for t in rows.items
         ],
-        page=rows.page,
-        page_size=rows.page_size,
-        total=rows.total,
-        **freshness(fetched),
+        **paged(fetched),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from integrations.provincial import AuditHook, ProvincialClient, UpstreamRejected
 from locales import DISPLAY_TZ, gettext
-from miniprograms.common import freshness, id_number_of, upstream
+from miniprograms.common import freshness, id_number_of, paged, upstream
 from miniprograms.contract import Problem, Subject, day, money
 from miniprograms.social_security import labels
 from miniprograms.social_security.models import IssuedCertificate
@@ -103,10 +103,7 @@ async def contributions(
             )
             for r in rows.items
         ],
-        page=rows.page,
-        page_size=rows.page_size,
-        total=rows.total,
-        **freshness(fetched),
+        **paged(fetched),
     )
 
 
@@ -124,10 +121,7 @@ async def pension_payments(
             PensionPaymentOut(period=r.period, amount=money(r.amount_fen), paid_on=day(r.paid_on))
             for r in rows.items
         ],
-        page=rows.page,
-        page_size=rows.page_size,
-        total=rows.total,
-        **freshness(fetched),
+        **paged(fetched),
     )
 
 

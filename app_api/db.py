@@ -55,6 +55,13 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+def placeholders(dialect: str, count: int, start: int = 0) -> list[str]:
+    """Bind-parameter marks for raw SQL: ``$1, $2`` on PostgreSQL, ``?`` on SQLite."""
+    if dialect == "postgres":
+        return [f"${start + i + 1}" for i in range(count)]
+    return ["?"] * count
+
+
 async def init(database_url: str) -> None:
     """Open the connection pool for this process."""
     # Litestar serves each request in its own task; the global fallback lets those tasks

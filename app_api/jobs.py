@@ -48,23 +48,11 @@ class _QuietWorker(Worker):
     SIGNALS = []  # noqa: RUF012 - overrides SAQ's class attribute
 
 
-class _FakeRedisQueue(RedisQueue):
-    """The queue over in-process fakeredis, which has no INFO command to ask its version.
-
-    It answers as Redis 6.0 so SAQ takes the BRPOPLPUSH path, which fakeredis blocks on
-    correctly (its BLMOVE does not block).
-    """
-
-    async def version(self) -> tuple[int, ...]:
-        return (6, 0, 0)
-
-
 class JobRunner:
     """The queue of this process and, when asked, a worker consuming it."""
 
     def __init__(self, settings: Settings, services: Services) -> None:
-        queue_class = _FakeRedisQueue if settings.is_fakeredis else RedisQueue
-        self.queue = queue_class(kv.connect(settings.redis_url, decode=False), name=QUEUE_NAME)
+        self.queue = RedisQueue(kv.connect(settings.redis_url, decode=False), name=QUEUE_NAME)
         self._services = services
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None

@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 
 from app_api import db, kv, settings
 from app_api.app import create_app
+from integrations.provincial import cache
 from integrations.sandbox import SMS, SandboxConfig, run_sandbox
 from tests.asgi import serve_asgi
 
@@ -142,11 +143,13 @@ def make_settings(
     )
 
 
-async def age_upstream_copies(redis: Redis, seconds: float) -> None:
+async def age_upstream_copies(copies: cache.ResponseCache, seconds: float) -> None:
     """Make every cached provincial answer ``seconds`` older, as time would."""
-    for key in await redis.keys("superapp:upstream:*"):
-        fetched_at = float(await redis.hget(key, "fetched_at"))
-        await redis.hset(key, "fetched_at", str(fetched_at - seconds))
+    await copies.settle()
+    redis = copies.redis
+    for key in await redis.keys(f"{cache.KEY_PREFIX}*"):
+        fetched_at, sealed = cache.parse(await redis.get(key))
+        await redis.set(key, cache.compose(fetched_at - seconds, sealed), keepttl=True)
 
 
 @dataclass

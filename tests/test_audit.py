@@ -139,3 +139,19 @@ async def test_login_and_profile_reads_are_audited(env: Env) -> None:
     assert actions == ["auth.login", "profile.read"]
     event = await AuditEvent.get(action="profile.read")
     assert event.purpose == "resident_service" and event.ip == "127.0.0.1"
+
+
+async def test_two_writers_sharing_the_database_keep_one_chain(env: Env) -> None:
+    """Two processes append to one chain: a writer whose idea of the head is out of date
+    is refused by the database, reads the head again and links to it."""
+    here: AuditLog = env.app.state.services.audit
+    there = AuditLog(env.settings.audit_key)  # what another process holds
+    assert await here.append(_entry(1)) == 1
+    assert await there.append(_entry(2)) == 2
+    assert await here.append_many([_entry(3), _entry(4)]) == [3, 4]  # its head was 1
+    both = await asyncio.gather(
+        *(log.append(_entry(i)) for i in range(5, 25) for log in (here, there))
+    )
+    assert sorted(both) == list(range(5, 45))
+    report = await here.verify(batch=9)
+    assert report.ok and report.checked == 44

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -16,7 +17,7 @@ from integrations.provincial import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from integrations.provincial.cache import UpstreamEntry
+from integrations.provincial.cache import KEY_PREFIX
 from integrations.provincial.policy import UPSTREAMS
 from integrations.sandbox import FAULTS
 from integrations.sandbox.faults import Fault
@@ -162,7 +163,7 @@ async def test_each_fault_with_a_copy_serves_it_stale(
     fresh = await client.social_summary(PERSON, audit=audit, purpose="test")
     assert fresh.stale is False
     # Make the copy old enough to need refreshing, then break the upstream.
-    await age_upstream_copies(UpstreamEntry._meta.database, 3600)
+    await age_upstream_copies(client.cache, 3600)
     _fault(sandbox, kind)
     stale = await client.social_summary(PERSON, audit=audit, purpose="test")
     assert stale.stale is True
@@ -232,11 +233,12 @@ async def test_a_failed_probe_opens_the_breaker_again(
 
 async def test_the_cache_holds_no_readable_personal_data(client: ProvincialClient) -> None:
     await client.social_summary(PERSON, audit=Audit(), purpose="test")
-    redis = UpstreamEntry._meta.database
-    keys = await redis.keys("superapp:upstream:*")
+    await client.cache.settle()
+    redis = client.cache.redis
+    keys = await redis.keys(f"{KEY_PREFIX}*")
     assert keys and all(PERSON not in k for k in keys)
     for key in keys:
-        sealed = await redis.hget(key, "sealed")
+        sealed = await redis.get(key)
         assert "months_paid" not in sealed and "宿迁" not in sealed
 
 
@@ -267,3 +269,47 @@ async def test_profiles_are_released_only_with_a_consent_reference(
         )
     assert caught.value.code == "CONSENT_REQUIRED"
     assert len(audit.calls) == 2  # a refusal discloses nothing, so nothing is audited
+
+
+async def test_copies_read_together_go_each_to_their_own_reader(
+    client: ProvincialClient, sandbox: Sandbox
+) -> None:
+    """Concurrent reads share one Redis round trip; no one gets another person's copy."""
+    people = [PERSON, "321311195208210247", "321302199007150021"]
+    first = [await client.social_summary(p, audit=Audit(), purpose="test") for p in people]
+    _fault(sandbox, "error")  # from here on, only the copies can answer
+    together = await asyncio.gather(
+        *(client.social_summary(p, audit=Audit(), purpose="test") for p in people)
+    )
+    assert [f.data for f in together] == [f.data for f in first]
+    assert len({msgspec.json.encode(f.data) for f in together}) == len(people)
+
+
+async def test_a_reader_given_up_on_does_not_disturb_the_others(
+    client: ProvincialClient,
+) -> None:
+    await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    abandoned = asyncio.ensure_future(client.social_summary(PERSON, audit=Audit(), purpose="x"))
+    kept = asyncio.ensure_future(client.social_summary(PERSON, audit=Audit(), purpose="test"))
+    await asyncio.sleep(0)
+    abandoned.cancel()
+    assert (await asyncio.wait_for(kept, 5)).stale is False
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+
+
+async def test_a_redis_outage_fails_every_waiting_reader(sandbox: Sandbox, redis_url: str) -> None:
+    redis = kv.connect(redis_url)
+    c = ProvincialClient(sandbox.url, APP_ID, APP_SECRET, redis, b"c" * 32)
+    await redis.aclose()
+    broken = kv.connect("redis://127.0.0.1:1/0")  # nothing listens there
+    c.cache.redis = broken
+    try:
+        results = await asyncio.gather(
+            *(c.social_summary(PERSON, audit=Audit(), purpose="test") for _ in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, Exception) for r in results)
+    finally:
+        await c.close()
+        await broken.aclose()

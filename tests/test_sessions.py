@@ -64,3 +64,27 @@ async def test_tokens_are_stored_only_as_digests(env: Env) -> None:
     assert tokens["access_token"] not in keys and tokens["refresh_token"] not in keys
     access_keys = await redis.keys("superapp:access:*")
     assert 895 <= await redis.ttl(access_keys[0]) <= 900
+
+
+async def test_a_token_naming_another_family_is_refused(env: Env) -> None:
+    mine = await env.login(PHONE)
+    theirs = await env.login("13700000002")
+    family, _, secret = mine["access_token"].partition(".")
+    their_family = theirs["access_token"].partition(".")[0]
+    for forged in (f"{their_family}.{secret}", secret, f"{family}.", f".{secret}"):
+        me = await env.client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+        assert me.status_code == 401, forged
+        assert me.json()["code"] == "token_invalid"
+
+
+async def test_every_session_and_code_record_expires(env: Env) -> None:
+    """No token, code or counter is kept in Redis without an end."""
+    tokens = await env.login(PHONE)
+    await _refresh(env, tokens["refresh_token"])
+    await env.request_code("13700000003")
+    redis = env.app.state.services.redis
+    keys = [k for k in await redis.keys("superapp:*") if not k.startswith("superapp:upstream")]
+    prefixes = {k.split(":")[1] for k in keys}
+    assert {"access", "refresh", "family", "otp", "otp-hour"} <= prefixes
+    for key in keys:
+        assert await redis.ttl(key) > 0, key

@@ -14,11 +14,16 @@ import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
 import msgspec
-from tortoise import fields
+from tortoise import connections, fields
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
+
+from app_api.db import placeholders
 
 GENESIS = "0" * 64
 
@@ -66,41 +71,54 @@ def _mac(key: bytes, seq: int, at: datetime, entry: AuditEntry, prev_mac: str) -
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
+COLUMNS = ("seq", "at", *AuditEntry.__struct_fields__, "prev_mac", "mac")
+APPEND_ATTEMPTS = 20
+
+
 class AuditLog:
-    """Writes and verifies the chain. One instance per process."""
+    """Writes and verifies the chain. One instance per process.
+
+    Appends are optimistic: the head of the chain is remembered, the next rows take the
+    following sequence numbers in one multi-row INSERT, and the primary key makes the
+    database refuse them if another process appended first; then the head is read again.
+    So the chain never forks, across processes too, and the usual append is one statement
+    and one commit (no transaction, no head query).
+    """
 
     def __init__(self, key: str) -> None:
         self._key = key.encode()
-        # Serializes appends in this process; PostgreSQL's advisory lock does it across processes.
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one appender at a time in this process
+        self._head: tuple[int, str] | None = None
 
     async def append(self, entry: AuditEntry) -> int:
         """Chain and store one entry; returns its sequence number."""
         return (await self.append_many([entry]))[0]
 
     async def append_many(self, entries: list[AuditEntry]) -> list[int]:
-        """Chain and store entries in order, in one transaction; returns their sequence numbers."""
-        async with self._lock, in_transaction() as conn:
-            if conn.capabilities.dialect == "postgres":
-                await conn.execute_query("SELECT pg_advisory_xact_lock(7301)")
-            # The head of the chain, read inside the lock: plain SQL, no model to build.
-            head = await conn.execute_query_dict(
-                "SELECT seq, mac FROM audit_event ORDER BY seq DESC LIMIT 1"
-            )
-            seq, prev = (head[0]["seq"], head[0]["mac"]) if head else (0, GENESIS)
-            at = datetime.now(UTC)
-            rows = []
-            for entry in entries:
-                seq += 1
-                mac = _mac(self._key, seq, at, entry, prev)
-                rows.append(
-                    AuditEvent(
-                        seq=seq, at=at, prev_mac=prev, mac=mac, **msgspec.structs.asdict(entry)
+        """Chain and store entries in order, all or none; returns their sequence numbers."""
+        conn = connections.get("default")
+        async with self._lock:
+            for _ in range(APPEND_ATTEMPTS):
+                if self._head is None:
+                    self._head = await _head(conn)
+                seq, prev = self._head
+                at = datetime.now(UTC)
+                params: list[Any] = []
+                for entry in entries:
+                    seq += 1
+                    mac = _mac(self._key, seq, at, entry, prev)
+                    params += [seq, at, *msgspec.structs.astuple(entry), prev, mac]
+                    prev = mac
+                try:
+                    await conn.execute_query(
+                        _insert_sql(len(entries), conn.capabilities.dialect), params
                     )
-                )
-                prev = mac
-            await AuditEvent.bulk_create(rows, using_db=conn)
-            return [row.seq for row in rows]
+                except IntegrityError:
+                    self._head = None  # another process appended: read the head again
+                    continue
+                self._head = (seq, prev)
+                return list(range(seq - len(entries) + 1, seq + 1))
+        raise RuntimeError("audit chain head kept moving; the entries were not written")
 
     async def verify(self, batch: int = 1000) -> VerifyReport:
         """Walk the whole chain; report the first broken row, if any."""
@@ -125,6 +143,20 @@ class AuditLog:
                 return VerifyReport(False, checked, row.seq, "altered")
             expected_prev, expected_seq, checked = row.mac, row.seq + 1, checked + 1
         return VerifyReport(True, checked, None, None)
+
+
+async def _head(conn: BaseDBAsyncClient) -> tuple[int, str]:
+    rows = await conn.execute_query_dict(
+        "SELECT seq, mac FROM audit_event ORDER BY seq DESC LIMIT 1"
+    )
+    return (rows[0]["seq"], rows[0]["mac"]) if rows else (0, GENESIS)
+
+
+@cache
+def _insert_sql(count: int, dialect: str) -> str:
+    width = len(COLUMNS)
+    rows = (f"({', '.join(placeholders(dialect, width, row * width))})" for row in range(count))
+    return f"INSERT INTO audit_event ({', '.join(COLUMNS)}) VALUES {', '.join(rows)}"
 
 
 @dataclass(frozen=True)

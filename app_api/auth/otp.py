@@ -9,6 +9,7 @@ from aredis_om import NotFoundError
 
 from app_api.auth.state import OtpChallenge
 from app_api.errors import Problem
+from app_api.kv import save_expiring
 from app_api.services import Services
 from integrations.sms import SmsError
 
@@ -18,9 +19,12 @@ CODE_TEMPLATE = "LOGIN_CODE"
 async def _take(services: Services, key: str, limit: int, window_s: int) -> int | None:
     """Count one use of ``key`` in a fixed window; returns seconds to wait when over ``limit``."""
     redis = services.redis
-    count = await redis.incr(key)
-    if count == 1:
-        await redis.expire(key, window_s)
+    # The window starts with the key, in the same round trip: no crash leaves a counter
+    # without an expiry (which would lock a phone out for good).
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(key, 0, ex=window_s, nx=True)
+        pipe.incr(key)
+        _, count = await pipe.execute()
     if count > limit:
         ttl = await redis.ttl(key)
         return max(int(ttl), 1)
@@ -62,8 +66,7 @@ async def request_code(services: Services, phone: str, client_ip: str) -> None:
             raise Problem("sms_unavailable") from exc
         raise
     challenge = OtpChallenge(pk=phone_key, code_hash=services.keyed_hash("otp", f"{phone}:{code}"))
-    await challenge.save()
-    await challenge.expire(cfg.otp_ttl_s)
+    await save_expiring(challenge, cfg.otp_ttl_s)
 
 
 async def verify_code(services: Services, phone: str, code: str) -> None:

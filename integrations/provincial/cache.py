@@ -2,37 +2,50 @@
 
 Keys are keyed hashes of (upstream, path, query), so no ID number appears in a key; values
 are AES-GCM sealed, so a Redis dump does not leak personal data.
+
+A copy is one Redis string, ``"<fetched_at> <sealed>"``, written with its expiry in one
+``SET … EX``, so no crash can leave a copy of someone's records without an end. (A sealed
+blob has no fields worth a redis-om model.) Reads and writes asked for in the same turn of
+the event loop share one round trip.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
 from collections.abc import Mapping
 
-from aredis_om import HashModel, NotFoundError
+import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.asyncio import Redis
 
+KEY_PREFIX = "superapp:upstream:"
 
-class UpstreamEntry(HashModel, index=True):
-    """One cached upstream answer. pk: keyed hash of the request."""
+log = structlog.get_logger("superapp.provincial")
 
-    sealed: str
-    fetched_at: float  # unix seconds
 
-    class Meta:
-        global_key_prefix = "superapp"
-        model_key_prefix = "upstream"
+def parse(value: str) -> tuple[float, str]:
+    """``(fetched_at, sealed)`` of a stored copy."""
+    fetched_at, sealed = value.split(" ", 1)
+    return float(fetched_at), sealed
+
+
+def compose(fetched_at: float, sealed: str) -> str:
+    return f"{fetched_at:.6f} {sealed}"
 
 
 class ResponseCache:
     def __init__(self, redis: Redis, key: bytes) -> None:
         if len(key) != 32:
             raise ValueError("cache key must be 32 bytes")
-        UpstreamEntry._meta.database = redis
+        self.redis = redis
+        self._pending: list[tuple[str, asyncio.Future[str | None]]] = []
+        self._fetcher: asyncio.Task[None] | None = None
+        self._writes: list[tuple[str, str, int]] = []
+        self._writers: set[asyncio.Task[None]] = set()
         self._aead = AESGCM(key)
         self._index_key = hashlib.sha256(b"upstream-index" + key).digest()
 
@@ -41,19 +54,65 @@ class ResponseCache:
         return hmac.new(self._index_key, canonical.encode(), hashlib.sha256).hexdigest()
 
     async def get(self, key: str) -> tuple[bytes, float] | None:
-        try:
-            entry = await UpstreamEntry.get(key)
-        except NotFoundError:
+        """The payload and its ``fetched_at``, or ``None`` if there is no usable copy.
+
+        Reads asked for in the same turn of the event loop (the home screen's cards ask for
+        theirs together) go to Redis as one MGET.
+        """
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            # Runs on the loop's next turn, after every reader of this turn has queued up.
+            self._fetcher = loop.create_task(self._fetch_pending())
+        waiter: asyncio.Future[str | None] = loop.create_future()
+        self._pending.append((key, waiter))
+        value = await waiter
+        if value is None:
             return None
-        raw = base64.b64decode(entry.sealed)
+        fetched_at, sealed = parse(value)
+        raw = base64.b64decode(sealed)
         try:
-            return self._aead.decrypt(raw[:12], raw[12:], key.encode()), entry.fetched_at
+            return self._aead.decrypt(raw[:12], raw[12:], key.encode()), fetched_at
         except Exception:  # sealed under another key (rotated): treat as absent
             return None
 
-    async def put(self, key: str, payload: bytes, fetched_at: float, ttl_s: int) -> None:
+    async def _fetch_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            values = await self.redis.mget([KEY_PREFIX + key for key, _ in batch])
+        except Exception as exc:
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        for (_, waiter), value in zip(batch, values, strict=True):
+            if not waiter.done():  # its reader may have been cancelled by a deadline
+                waiter.set_result(value)
+
+    def put(self, key: str, payload: bytes, fetched_at: float, ttl_s: int) -> None:
+        """Keep a copy, written in the background with the other copies of this turn.
+
+        The answer does not wait for its copy: losing one costs a provincial call later,
+        nothing more. :meth:`settle` waits for the writes still under way.
+        """
         nonce = os.urandom(12)
         sealed = base64.b64encode(nonce + self._aead.encrypt(nonce, payload, key.encode())).decode()
-        entry = UpstreamEntry(pk=key, sealed=sealed, fetched_at=fetched_at)
-        await entry.save()
-        await entry.expire(ttl_s)
+        if not self._writes:
+            task = asyncio.get_running_loop().create_task(self._write_pending())
+            self._writers.add(task)
+            task.add_done_callback(self._writers.discard)
+        self._writes.append((KEY_PREFIX + key, compose(fetched_at, sealed), ttl_s))
+
+    async def _write_pending(self) -> None:
+        batch, self._writes = self._writes, []
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key, value, ttl_s in batch:
+                    pipe.set(key, value, ex=ttl_s)
+                await pipe.execute()
+        except Exception as exc:
+            log.warning("upstream_copy_not_kept", copies=len(batch), error_type=type(exc).__name__)
+
+    async def settle(self) -> None:
+        """Wait until every copy handed to :meth:`put` so far is in Redis (or given up)."""
+        while self._writers:
+            await asyncio.gather(*self._writers)

@@ -74,7 +74,7 @@ class ProvincialClient:
         self._base = base_url.rstrip("/")
         self._app_id = app_id
         self._secret = secret
-        self._cache = ResponseCache(redis, cache_key)
+        self.cache = ResponseCache(redis, cache_key)
         self.policies = {name: (policies or {}).get(name, UpstreamPolicy()) for name in UPSTREAMS}
         self.breakers = {
             name: CircuitBreaker(p.breaker_threshold, p.breaker_reset_s, clock)
@@ -84,6 +84,7 @@ class ProvincialClient:
         self._random = random.Random()
 
     async def close(self) -> None:
+        await self.cache.settle()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -217,9 +218,9 @@ class ProvincialClient:
         a resident without a loan does not cost a provincial call on every home screen.
         """
         path = path or f"{PREFIX}/{upstream.replace('_', '-')}/{endpoint}"
-        key = self._cache.key_of(upstream, path, query)
+        key = self.cache.key_of(upstream, path, query)
         answer_type = _Answer[data_type]  # type: ignore[valid-type]
-        cached = await self._cache.get(key)
+        cached = await self.cache.get(key)
         copy = (msgspec.json.decode(cached[0], type=answer_type), cached[1]) if cached else None
         fresh_for = FRESH_S.get(endpoint, 0) if fresh_s is None else fresh_s
         if copy and time.time() - copy[1] < fresh_for:
@@ -240,7 +241,7 @@ class ProvincialClient:
                 answer, fetched_at, stale = copy[0], copy[1], True
             if not stale:
                 fetched_at = time.time()
-                await self._cache.put(
+                self.cache.put(
                     key,
                     msgspec.json.encode(answer),
                     fetched_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Literal, get_args
 
@@ -21,6 +22,12 @@ class Fault(msgspec.Struct, forbid_unknown_fields=True):
     latency_ms: int = 0
     rate: float = 1.0
     times: int | None = None  # affect only the next N requests, then heal
+
+
+async def _until(started: float, latency_ms: int) -> None:
+    remaining = started + latency_ms / 1000 - time.monotonic()
+    if remaining > 0:
+        await asyncio.sleep(remaining)
 
 
 class FaultBoard:
@@ -49,17 +56,23 @@ class FaultBoard:
     async def apply(
         self, upstream: str, handler: Callable[[], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        """Serve ``handler`` as the upstream would under its current fault."""
+        """Serve ``handler`` as the upstream would under its current fault.
+
+        ``latency_ms`` is the time the upstream takes to answer, its own work included, as
+        a caller would time it; the simulator's work is done while that time runs.
+        """
+        started = time.monotonic()
         fault = self._faults.get(upstream, Fault())
         if fault.times is not None:
             if fault.times <= 1:
                 self._faults.pop(upstream, None)
             else:
                 self._faults[upstream] = msgspec.structs.replace(fault, times=fault.times - 1)
-        if fault.latency_ms:
-            await asyncio.sleep(fault.latency_ms / 1000)
         if fault.kind in ("none", "latency") or self._random.random() >= fault.rate:
-            return await handler()
+            response = await handler()
+            await _until(started, fault.latency_ms)
+            return response
+        await _until(started, fault.latency_ms)
         if fault.kind == "error":
             return web.json_response(
                 {"code": "SYSTEM_ERROR", "message": "upstream failure"}, status=500

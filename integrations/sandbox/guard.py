@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import msgspec
@@ -20,7 +21,9 @@ class SignatureGuard:
 
     def __init__(self, secrets: dict[str, str]) -> None:
         self._secrets = secrets
-        self._nonces: dict[str, float] = {}
+        # Nonces seen within the window, oldest first, so forgetting them is cheap.
+        self._nonces: set[str] = set()
+        self._seen: deque[tuple[float, str]] = deque()
 
     async def check(self, request: web.Request) -> Any:
         """Return the decoded JSON body of a correctly signed request or raise an HTTP error."""
@@ -45,10 +48,12 @@ class SignatureGuard:
         if reason == "signature":
             raise _reject(401, "SIGNATURE_INVALID", "signature does not match")
         now = time.time()
-        self._nonces = {n: t for n, t in self._nonces.items() if now - t < 2 * MAX_SKEW_S}
+        while self._seen and now - self._seen[0][0] >= 2 * MAX_SKEW_S:
+            self._nonces.discard(self._seen.popleft()[1])
         if not nonce or nonce in self._nonces:
             raise _reject(401, "NONCE_REPLAYED", "nonce already used")
-        self._nonces[nonce] = now
+        self._nonces.add(nonce)
+        self._seen.append((now, nonce))
         if not body:
             return None
         try:

@@ -42,7 +42,7 @@ fmt: $(DEVSTAMP)
 i18n: $(DEVSTAMP)
 	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k _ -k gettext -o locales/messages.pot --no-location --sort-output app_api miniprograms accessibility notifications integrations
 	for l in zh_Hans zh_Hant en; do \
-	  $(BIN)/pybabel update -i locales/messages.pot -d locales -l $$l --no-fuzzy-matching --omit-header 2>/dev/null || \
+	  $(BIN)/pybabel update -i locales/messages.pot -d locales -l $$l --no-fuzzy-matching --no-wrap 2>/dev/null || \
 	  $(BIN)/pybabel init -i locales/messages.pot -d locales -l $$l; done
 	$(BIN)/pybabel compile -d locales --statistics
 

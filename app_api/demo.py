@@ -343,6 +343,7 @@ async def _seed(
             "view_housing_fund",
             "view_profile",
             "view_social_security",
+            "issue_social_security_certificate",
         ],
         relationship="child",
         expires_at=datetime.now(UTC) + timedelta(days=365),

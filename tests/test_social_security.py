@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from app_api.audit.chain import AuditEvent
@@ -152,3 +153,32 @@ async def test_relative_needs_the_social_security_scope(env: Env) -> None:
         next(i for i in allowed.json()["insured"] if i["type"] == "pension")["status"]
         == "receiving"
     )
+
+
+async def test_a_relative_who_may_look_may_not_issue_a_certificate(env: Env) -> None:
+    """Seeing an elder's records and getting documents in their name are separate trusts."""
+    elder = await env.verified("13800000002", RETIREE)
+    child = await env.verified("13800000005", "321302198201150138")
+    as_elder = env.auth(child, **{"X-Act-As": elder["account"]["id"]})
+
+    async def grant(scopes: list[str]) -> None:
+        resp = await env.client.post(
+            "/api/v1/delegations",
+            json={"relative_phone": "13800000005", "scopes": scopes},
+            headers=env.auth(elder),
+        )
+        assert resp.status_code == 201, resp.text
+
+    async def certificate() -> httpx.Response:
+        return await env.client.post(
+            "/api/v1/social-security/certificates", json={"purpose": "housing"}, headers=as_elder
+        )
+
+    await grant(["view_social_security"])
+    denied = await certificate()
+    assert denied.status_code == 403 and denied.json()["code"] == "delegation_denied"
+    assert not env.sandbox.app[PROVINCE].certificates
+    await grant(["issue_social_security_certificate"])
+    issued = await certificate()
+    assert issued.status_code == 201, issued.text
+    assert len(env.sandbox.app[PROVINCE].certificates) == 1

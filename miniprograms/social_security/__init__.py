@@ -9,7 +9,10 @@ PROGRAM = MiniProgram(
     title=N_("Social security"),
     router=routes.router,
     card=card.card,
-    scopes={"view_social_security": N_("See my social security")},
+    scopes={
+        "view_social_security": N_("See my social security"),
+        "issue_social_security_certificate": N_("Get contribution certificates in my name"),
+    },
     problems={
         "month_range_invalid": (
             422,

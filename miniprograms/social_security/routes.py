@@ -22,6 +22,9 @@ from miniprograms.social_security.schemas import (
 )
 
 VIEW = {"kind": "resident", "scope": "view_social_security"}
+# A certificate is a document issued in the resident's name, not a look at their records:
+# a relative needs to be trusted with it separately.
+ISSUE = {"kind": "resident", "scope": "issue_social_security_certificate"}
 
 
 @get("/summary", opt=VIEW, summary="Insured status, base, months paid, personal account")
@@ -58,7 +61,7 @@ async def read_pension_payments(
 
 @post(
     "/certificates",
-    opt=VIEW,
+    opt=ISSUE,
     status_code=201,
     summary="Issue a contribution certificate (参保证明)",
 )

@@ -13,7 +13,7 @@ _fake_servers: dict[str, fakeredis.FakeServer] = {}
 
 # The server version the in-process Redis answers as. SAQ takes the BRPOPLPUSH path below
 # 6.2, which fakeredis blocks on correctly (its BLMOVE does not block).
-FAKE_VERSION = "6.0.0"
+FAKE_VERSION = (6, 0, 0)
 
 
 class _FakeRedis(fakeredis.FakeAsyncRedis):
@@ -21,7 +21,8 @@ class _FakeRedis(fakeredis.FakeAsyncRedis):
     every save (its answer is cached only on success); this one answers the server section."""
 
     async def info(self, section: str | None = None, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {"redis_version": FAKE_VERSION, "redis_mode": "standalone"}
+        version = ".".join(map(str, FAKE_VERSION))
+        return {"redis_version": version, "redis_mode": "standalone"}
 
 
 def connect(url: str, *, decode: bool = True) -> Redis:
@@ -30,9 +31,8 @@ def connect(url: str, *, decode: bool = True) -> Redis:
     ``decode=False`` gives a bytes client, as the job queue expects.
     """
     if url.startswith("fakeredis://"):
-        version = tuple(int(part) for part in FAKE_VERSION.split("."))
-        server = _fake_servers.setdefault(url, fakeredis.FakeServer(version=version))
-        return _FakeRedis(server=server, decode_responses=decode, version=version)
+        server = _fake_servers.setdefault(url, fakeredis.FakeServer(version=FAKE_VERSION))
+        return _FakeRedis(server=server, decode_responses=decode, version=FAKE_VERSION)
     return Redis.from_url(url, decode_responses=decode)
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.params import Parameter
 
-from integrations.provincial import Fetched, UpstreamUnavailable
+from integrations.provincial import Fetched, UpstreamRejected, UpstreamUnavailable
 from locales import N_, format_moment, gettext
 from miniprograms.contract import Card, CardAction, Problem, Subject
 
@@ -58,10 +58,21 @@ def id_number_of(subject: Subject) -> str:
     return subject.id_number
 
 
-async def upstream(call: Awaitable[T]) -> T:
-    """Await a provincial call; an unavailable upstream becomes a 503 with Retry-After."""
+def refused(exc: UpstreamRejected, rejections: Mapping[str, str]) -> Problem:
+    """The problem a resident sees for a provincial refusal: this mini-program's own code
+    for the refusals it knows (``rejections``: upstream code → problem code), else a general one."""
+    return Problem(rejections.get(exc.code, "upstream_refused"))
+
+
+async def upstream(call: Awaitable[T], rejections: Mapping[str, str] | None = None) -> T:
+    """Await a provincial call; an unavailable upstream becomes a 503 with Retry-After, and
+    with ``rejections`` a refusal becomes this mini-program's problem (see :func:`refused`)."""
     try:
         return await call
+    except UpstreamRejected as exc:
+        if rejections is None:
+            raise
+        raise refused(exc, rejections) from exc
     except UpstreamUnavailable as exc:
         seconds = max(1, math.ceil(exc.retry_after_s or 30))
         raise Problem(

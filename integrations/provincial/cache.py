@@ -16,7 +16,7 @@ import base64
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 
 import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -43,9 +43,8 @@ class ResponseCache:
             raise ValueError("cache key must be 32 bytes")
         self.redis = redis
         self._pending: list[tuple[str, asyncio.Future[str | None]]] = []
-        self._fetcher: asyncio.Task[None] | None = None
         self._writes: list[tuple[str, str, int]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # batches under way
         self._aead = AESGCM(key)
         self._index_key = hashlib.sha256(b"upstream-index" + key).digest()
 
@@ -59,11 +58,9 @@ class ResponseCache:
         Reads asked for in the same turn of the event loop (the home screen's cards ask for
         theirs together) go to Redis as one MGET.
         """
-        loop = asyncio.get_running_loop()
         if not self._pending:
-            # Runs on the loop's next turn, after every reader of this turn has queued up.
-            self._fetcher = loop.create_task(self._fetch_pending())
-        waiter: asyncio.Future[str | None] = loop.create_future()
+            self._start(self._fetch_pending())
+        waiter: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._pending.append((key, waiter))
         value = await waiter
         if value is None:
@@ -74,6 +71,12 @@ class ResponseCache:
             return self._aead.decrypt(raw[:12], raw[12:], key.encode()), fetched_at
         except Exception:  # sealed under another key (rotated): treat as absent
             return None
+
+    def _start(self, batch: Coroutine[None, None, None]) -> None:
+        # The task runs on the loop's next turn, after every caller of this turn has queued.
+        task = asyncio.get_running_loop().create_task(batch)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _fetch_pending(self) -> None:
         batch, self._pending = self._pending, []
@@ -97,9 +100,7 @@ class ResponseCache:
         nonce = os.urandom(12)
         sealed = base64.b64encode(nonce + self._aead.encrypt(nonce, payload, key.encode())).decode()
         if not self._writes:
-            task = asyncio.get_running_loop().create_task(self._write_pending())
-            self._writers.add(task)
-            task.add_done_callback(self._writers.discard)
+            self._start(self._write_pending())
         self._writes.append((KEY_PREFIX + key, compose(fetched_at, sealed), ttl_s))
 
     async def _write_pending(self) -> None:
@@ -114,5 +115,5 @@ class ResponseCache:
 
     async def settle(self) -> None:
         """Wait until every copy handed to :meth:`put` so far is in Redis (or given up)."""
-        while self._writers:
-            await asyncio.gather(*self._writers)
+        while self._tasks:
+            await asyncio.gather(*self._tasks)

@@ -24,10 +24,21 @@ class Fault(msgspec.Struct, forbid_unknown_fields=True):
     times: int | None = None  # affect only the next N requests, then heal
 
 
-async def _until(started: float, latency_ms: int) -> None:
-    remaining = started + latency_ms / 1000 - time.monotonic()
-    if remaining > 0:
-        await asyncio.sleep(remaining)
+async def _failure(kind: FaultKind) -> web.StreamResponse:
+    if kind == "error":
+        return web.json_response(
+            {"code": "SYSTEM_ERROR", "message": "upstream failure"}, status=500
+        )
+    if kind == "throttle":
+        return web.json_response(
+            {"code": "THROTTLED", "message": "too many requests"},
+            status=429,
+            headers={"Retry-After": "1"},
+        )
+    if kind == "malformed":
+        return web.Response(body=b'{"code": "OK", "data": {', content_type="application/json")
+    await asyncio.sleep(3600)  # timeout: hang until the caller gives up
+    raise AssertionError("unreachable")
 
 
 class FaultBoard:
@@ -68,22 +79,9 @@ class FaultBoard:
                 self._faults.pop(upstream, None)
             else:
                 self._faults[upstream] = msgspec.structs.replace(fault, times=fault.times - 1)
-        if fault.kind in ("none", "latency") or self._random.random() >= fault.rate:
-            response = await handler()
-            await _until(started, fault.latency_ms)
-            return response
-        await _until(started, fault.latency_ms)
-        if fault.kind == "error":
-            return web.json_response(
-                {"code": "SYSTEM_ERROR", "message": "upstream failure"}, status=500
-            )
-        if fault.kind == "throttle":
-            return web.json_response(
-                {"code": "THROTTLED", "message": "too many requests"},
-                status=429,
-                headers={"Retry-After": "1"},
-            )
-        if fault.kind == "malformed":
-            return web.Response(body=b'{"code": "OK", "data": {', content_type="application/json")
-        await asyncio.sleep(3600)  # timeout: hang until the caller gives up
-        raise AssertionError("unreachable")
+        normal = fault.kind in ("none", "latency") or self._random.random() >= fault.rate
+        response = await handler() if normal else await _failure(fault.kind)
+        remaining = started + fault.latency_ms / 1000 - time.monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        return response

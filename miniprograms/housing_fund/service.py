@@ -18,7 +18,7 @@ from integrations.provincial import (
 )
 from integrations.provincial import models as upstream_models
 from locales import format_moment, gettext
-from miniprograms.common import freshness, id_number_of, paged, upstream
+from miniprograms.common import freshness, id_number_of, paged, refused, upstream
 from miniprograms.contract import Problem, Subject, day, money
 from miniprograms.housing_fund import labels
 from miniprograms.housing_fund.models import WithdrawalApplication
@@ -49,13 +49,6 @@ REJECTIONS = {
 }
 
 
-async def _read(call):
-    try:
-        return await upstream(call)
-    except UpstreamRejected as exc:
-        raise Problem(REJECTIONS.get(exc.code, "upstream_refused")) from exc
-
-
 def account_out(fetched: Fetched[upstream_models.FundAccount]) -> AccountOut:
     a = fetched.data
     return AccountOut(
@@ -75,17 +68,20 @@ def account_out(fetched: Fetched[upstream_models.FundAccount]) -> AccountOut:
 
 async def account(client: ProvincialClient, subject: Subject, audit: AuditHook) -> AccountOut:
     return account_out(
-        await _read(client.fund_account(id_number_of(subject), audit=audit, purpose=PURPOSE))
+        await upstream(
+            client.fund_account(id_number_of(subject), audit=audit, purpose=PURPOSE), REJECTIONS
+        )
     )
 
 
 async def transactions(
     client: ProvincialClient, subject: Subject, audit: AuditHook, page: int, page_size: int
 ) -> TransactionPage:
-    fetched = await _read(
+    fetched = await upstream(
         client.fund_transactions(
             id_number_of(subject), page, page_size, audit=audit, purpose=PURPOSE
-        )
+        ),
+        REJECTIONS,
     )
     rows = fetched.data
     return TransactionPage(
@@ -121,7 +117,9 @@ def loan_out(fetched: Fetched[upstream_models.FundLoan]) -> LoanOut:
 
 async def loan(client: ProvincialClient, subject: Subject, audit: AuditHook) -> LoanOut:
     return loan_out(
-        await _read(client.fund_loan(id_number_of(subject), audit=audit, purpose=PURPOSE))
+        await upstream(
+            client.fund_loan(id_number_of(subject), audit=audit, purpose=PURPOSE), REJECTIONS
+        )
     )
 
 
@@ -204,7 +202,7 @@ async def apply_withdrawal(
         )
     except UpstreamRejected as exc:
         await row.delete()
-        raise Problem(REJECTIONS.get(exc.code, "upstream_refused")) from exc
+        raise refused(exc, REJECTIONS) from exc
     except UpstreamUnavailable as exc:
         await row.delete()
         raise Problem("upstream_unavailable", seconds=30, headers={"Retry-After": "30"}) from exc

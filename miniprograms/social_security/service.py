@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from integrations.provincial import AuditHook, ProvincialClient, UpstreamRejected
+from integrations.provincial import AuditHook, ProvincialClient
 from locales import DISPLAY_TZ, gettext
 from miniprograms.common import freshness, id_number_of, paged, upstream
 from miniprograms.contract import Problem, Subject, day, money
@@ -138,16 +138,12 @@ async def issue_certificate(
         resident_id=subject.resident_id, idempotency_key=key
     )
     if existing is None:
-        try:
-            cert = await upstream(
-                client.issue_certificate(
-                    id_number_of(subject), idempotency_key=key, audit=audit, purpose=PURPOSE
-                )
-            )
-        except UpstreamRejected as exc:
-            raise Problem(
-                "not_insured" if exc.code == "NOT_INSURED" else "upstream_refused"
-            ) from exc
+        cert = await upstream(
+            client.issue_certificate(
+                id_number_of(subject), idempotency_key=key, audit=audit, purpose=PURPOSE
+            ),
+            {"NOT_INSURED": "not_insured"},
+        )
         existing, _ = await IssuedCertificate.get_or_create(
             resident_id=subject.resident_id,
             idempotency_key=key,

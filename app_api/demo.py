@@ -26,10 +26,9 @@ from app_api.identity.models import (
     Resident,
 )
 from app_api.identity.numbers import CREDIT_ALPHABET, credit_check_char, id_check_char
+from integrations.sandbox.registry import registered_name
 
 ID_CONTEXT = "resident.id_number"
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强海燕玉兰红梅春梅文博子涵浩然欣怡雨桐宇轩梓萱俊杰思远佳怡一鸣晓东晓燕丽娟淑珍桂芳"
 INDUSTRIES = {
     "C13": "食品",
     "C17": "纺织",
@@ -205,11 +204,10 @@ def _random_resident(rng: random.Random, today: date) -> NamedResident:
         employment = rng.choices(
             ["employed", "self_employed", "unemployed", "other"], [70, 15, 8, 7]
         )[0]
-    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
     return NamedResident(
         id_number=None,
         phone="",
-        name=name,
+        name="",  # the registry's name for the number drawn later (_resident_row)
         birth=birth,
         district=rng.choice(DISTRICTS),
         hukou=rng.choices(["local_urban", "local_rural", "nonlocal"], [45, 40, 15])[0],
@@ -232,7 +230,8 @@ def _resident_row(
     return Resident(
         id=uuid.UUID(int=rng.getrandbits(128), version=4),
         phone=person.phone,
-        name=person.name,
+        # The name the province's registry holds for the number, as a verified binding has.
+        name=person.name if person.id_number else registered_name(number),
         id_number_sealed=vault.seal(number, context=ID_CONTEXT),
         id_number_index=vault.index(number, context=ID_CONTEXT),
         birth_date=person.birth,

@@ -68,13 +68,14 @@ class AuditBuffer:
     one commit instead of one per read.
     """
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, subject_id: str | None = None) -> None:
         principal: Principal = request.state.principal
         self._log = services_of(request).audit
         self._who = {
             "actor_kind": principal.kind,
             "actor_id": principal.account_id,
-            "subject_id": getattr(request.state, "subject_id", None),
+            # An operator acting on a resident's record names that resident as the subject.
+            "subject_id": subject_id or getattr(request.state, "subject_id", None),
             "ip": client_ip(request),
         }
         self.entries: list[AuditEntry] = []

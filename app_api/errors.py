@@ -131,6 +131,25 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         N_("ID number already registered"),
         N_("This ID number is already linked to another account. Call 12345 for help."),
     ),
+    "identity_mismatch": (
+        422,
+        N_("Details do not match"),
+        N_(
+            "The name, ID number and this phone number do not match the population registry's records. Check them, or call 12345 for help."
+        ),
+    ),
+    "identity_locked": (
+        409,
+        N_("Real name already verified"),
+        N_(
+            "Your real name and ID number are verified and cannot be changed here. To correct them, visit a service hall or call 12345."
+        ),
+    ),
+    "identity_checks_exhausted": (
+        429,
+        N_("Too many verification attempts"),
+        N_("Too many real-name verification attempts today. Please try again tomorrow."),
+    ),
     "real_name_required": (
         403,
         N_("Real-name verification needed"),

@@ -51,6 +51,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     otp_resend_interval_s: int = 60
     otp_per_phone_per_hour: int = 5
     otp_per_ip_per_hour: int = 20
+    # Real-name binding attempts that reach the registry, per day. Per address it is higher:
+    # many households share one carrier-grade NAT address.
+    identity_checks_per_account_per_day: int = 5
+    identity_checks_per_ip_per_day: int = 20
     totp_issuer: str = "宿迁城市通"
     log_level: str = "INFO"
     log_json: bool = True

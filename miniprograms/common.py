@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
@@ -56,6 +57,12 @@ def id_number_of(subject: Subject) -> str:
     if not subject.id_number:
         raise Problem("real_name_required")
     return subject.id_number
+
+
+def upstream_key(subject: Subject, key: str) -> str:
+    """The Idempotency-Key as the province sees it: scoped to the resident, because the
+    province deduplicates per caller (us), and two residents may well pick the same key."""
+    return hashlib.sha256(f"{subject.resident_id}:{key}".encode()).hexdigest()[:40]
 
 
 def refused(exc: UpstreamRejected, rejections: Mapping[str, str]) -> Problem:

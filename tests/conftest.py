@@ -28,7 +28,8 @@ from redis.asyncio import Redis
 from app_api import db, kv, settings
 from app_api.app import create_app
 from integrations.provincial import cache
-from integrations.sandbox import SMS, SandboxConfig, run_sandbox
+from integrations.sandbox import PROVINCE, SMS, SandboxConfig, run_sandbox
+from integrations.sandbox.registry import registered_name
 from tests.asgi import serve_asgi
 
 REAL_DB = os.environ.get("SUPERAPP_DATABASE_URL", "")
@@ -174,8 +175,14 @@ class Env:
         assert resp.status_code == 200, resp.text
         return resp.json()
 
-    async def verified(self, phone: str, id_number: str, name: str = "测试") -> dict[str, Any]:
-        """Sign in and bind a real name and ID number, as a resident does before using services."""
+    async def verified(self, phone: str, id_number: str, name: str | None = None) -> dict[str, Any]:
+        """Sign in and bind a real name and ID number, as a resident does before using services.
+
+        The sandbox's registry first records the phone as registered to that number (a
+        carrier's real-name record), and the name defaults to the one it holds.
+        """
+        self.sandbox.app[PROVINCE].registry.register_phone(phone, id_number)
+        name = name or registered_name(id_number)
         tokens = await self.login(phone)
         resp = await self.client.put(
             "/api/v1/profile/identity",

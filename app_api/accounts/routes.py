@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from litestar import Router, get, put
+from litestar import Request, Router, get, post, put
 
 from app_api.accounts import service
-from app_api.accounts.schemas import EnterpriseProfile, IdentityBinding, Profile
+from app_api.accounts.schemas import (
+    EnterpriseProfile,
+    IdentityBinding,
+    IdentityCorrectionRequest,
+    Profile,
+    ResidentFound,
+    ResidentSearch,
+)
 from app_api.auth import accounts
+from app_api.auth.guards import client_ip
 from app_api.auth.schemas import Account
 from app_api.auth.sessions import Principal
 from app_api.deps import AuditFn
 from app_api.errors import Problem
 from app_api.identity.models import Enterprise, EnterpriseAdmin, Resident
-from app_api.identity.numbers import NumberError, validate_credit_code
+from app_api.identity.numbers import NumberError, validate_credit_code, validate_phone
 from app_api.services import Services
+from app_api.writes import audited_write
 
 
 @get("/me", summary="The signed-in account")
@@ -31,14 +40,69 @@ async def read_profile(subject_id: str, services: Services, audit: AuditFn) -> P
 @put(
     "/profile/identity",
     opt={"kind": "resident"},
-    summary="Bind a real name and ID number (实名认证)",
+    summary="Bind a real name and ID number (实名认证), checked with the population registry",
 )
 async def bind_identity(
-    data: IdentityBinding, principal: Principal, services: Services, audit: AuditFn
+    data: IdentityBinding,
+    request: Request,
+    principal: Principal,
+    services: Services,
+    audit: AuditFn,
 ) -> Profile:
     resident = await Resident.get(id=principal.account_id)
-    await service.bind_identity(resident, services.vault, data.name, data.id_number)
-    await audit("identity.bind", f"resident:{resident.id}", "real_name_verification")
+    await service.bind_identity(
+        services,
+        resident,
+        data.name,
+        data.id_number,
+        client_ip=client_ip(request),
+        audit=audit,
+        write=lambda: audited_write(request),
+    )
+    return service.profile_of(resident, services.vault)
+
+
+@post(
+    "/admin/residents/search",
+    opt={"roles": {"reviewer"}},
+    status_code=200,
+    summary="Find a resident by phone (reviewers, to correct a record)",
+)
+async def find_resident(data: ResidentSearch, audit: AuditFn) -> ResidentFound:
+    try:
+        phone = validate_phone(data.phone)
+    except NumberError as exc:
+        raise Problem(exc.code) from None
+    resident = await Resident.get_or_none(phone=phone)
+    if resident is None:
+        raise Problem("not_found")
+    await audit("resident.find", f"resident:{resident.id}", service.CORRECTION_PURPOSE)
+    return service.found(resident)
+
+
+@put(
+    "/admin/residents/{resident_id:str}/identity",
+    opt={"roles": {"reviewer"}},
+    summary="Correct a resident's real name and ID number (reviewers, with a reason)",
+)
+async def correct_identity(
+    resident_id: str,
+    data: IdentityCorrectionRequest,
+    request: Request,
+    principal: Principal,
+    services: Services,
+    audit: AuditFn,
+) -> Profile:
+    resident = await service.correct_identity(
+        services,
+        resident_id,
+        data.name,
+        data.id_number,
+        data.reason,
+        operator_id=principal.account_id,
+        audit=audit,
+        write=lambda: audited_write(request, subject_id=resident_id),
+    )
     return service.profile_of(resident, services.vault)
 
 
@@ -65,6 +129,13 @@ async def read_enterprise(
 
 router = Router(
     path="/api/v1",
-    route_handlers=[me, read_profile, bind_identity, read_enterprise],
+    route_handlers=[
+        me,
+        read_profile,
+        bind_identity,
+        find_resident,
+        correct_identity,
+        read_enterprise,
+    ],
     tags=["account"],
 )

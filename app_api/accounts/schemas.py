@@ -42,3 +42,20 @@ class EnterpriseProfile(Out):
     founded_on: date
     high_tech: bool
     employee_count: int
+
+
+class IdentityCorrectionRequest(Body):
+    name: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
+    id_number: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    reason: Annotated[str, msgspec.Meta(min_length=5, max_length=500)]
+
+
+class ResidentSearch(Body):
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+
+
+class ResidentFound(Out):
+    resident_id: str
+    name: str | None  # masked
+    phone: str  # masked
+    real_name_verified: bool

@@ -19,9 +19,10 @@ from typing import Any
 
 import msgspec
 from tortoise import connections, fields
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from app_api.db import placeholders
 
@@ -95,20 +96,19 @@ class AuditLog:
         return (await self.append_many([entry]))[0]
 
     async def append_many(self, entries: list[AuditEntry]) -> list[int]:
-        """Chain and store entries in order, all or none; returns their sequence numbers."""
+        """Chain and store entries in order, all or none; returns their sequence numbers.
+
+        Called inside a transaction (``in_transaction()``), the entries commit or roll back
+        with it.
+        """
         conn = connections.get("default")
+        if isinstance(conn, TransactionalDBClient):
+            return await self._append_in_transaction(conn, entries)
         async with self._lock:
             for _ in range(APPEND_ATTEMPTS):
                 if self._head is None:
                     self._head = await _head(conn)
-                seq, prev = self._head
-                at = datetime.now(UTC)
-                params: list[Any] = []
-                for entry in entries:
-                    seq += 1
-                    mac = _mac(self._key, seq, at, entry, prev)
-                    params += [seq, at, *msgspec.structs.astuple(entry), prev, mac]
-                    prev = mac
+                seq, prev, params = self._chain(*self._head, entries)
                 try:
                     await conn.execute_query(
                         _insert_sql(len(entries), conn.capabilities.dialect), params
@@ -119,6 +119,41 @@ class AuditLog:
                 self._head = (seq, prev)
                 return list(range(seq - len(entries) + 1, seq + 1))
         raise RuntimeError("audit chain head kept moving; the entries were not written")
+
+    async def _append_in_transaction(
+        self, conn: TransactionalDBClient, entries: list[AuditEntry]
+    ) -> list[int]:
+        """Append inside the caller's transaction.
+
+        No process lock: the transaction may hold the database (SQLite's one connection), and
+        an appender waiting for it while holding the lock would deadlock with us. The head is
+        read in the transaction and never remembered, since the transaction may still roll
+        back. A clash with another appender is retried inside a savepoint, so that on
+        PostgreSQL the caller's transaction survives the failed INSERT.
+        """
+        for _ in range(APPEND_ATTEMPTS):
+            seq, _, params = self._chain(*await _head(conn), entries)
+            try:
+                async with in_transaction():  # nested: a savepoint
+                    await conn.execute_query(
+                        _insert_sql(len(entries), conn.capabilities.dialect), params
+                    )
+            except IntegrityError:
+                continue
+            self._head = None  # the remembered head is behind now: read it again next time
+            return list(range(seq - len(entries) + 1, seq + 1))
+        raise RuntimeError("audit chain head kept moving; the entries were not written")
+
+    def _chain(self, seq: int, prev: str, entries: list[AuditEntry]) -> tuple[int, str, list[Any]]:
+        """Link entries after the head ``(seq, prev)``: the new head and the INSERT's values."""
+        at = datetime.now(UTC)
+        params: list[Any] = []
+        for entry in entries:
+            seq += 1
+            mac = _mac(self._key, seq, at, entry, prev)
+            params += [seq, at, *msgspec.structs.astuple(entry), prev, mac]
+            prev = mac
+        return seq, prev, params
 
     async def verify(self, batch: int = 1000) -> VerifyReport:
         """Walk the whole chain; report the first broken row, if any."""

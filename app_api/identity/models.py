@@ -35,6 +35,25 @@ class Resident(Model):
         table = "resident"
 
 
+class IdentityCorrection(Model):
+    """A reviewer's correction of a resident's bound ID number, with the reason given.
+
+    The numbers appear only as blind indexes: the record says that the number changed and
+    who changed it and why, without keeping a readable copy of the old number.
+    """
+
+    id = fields.IntField(primary_key=True)
+    resident = fields.ForeignKeyField("core.Resident", related_name="identity_corrections")
+    operator = fields.ForeignKeyField("core.Operator", related_name="identity_corrections")
+    reason = fields.CharField(max_length=500)
+    old_index = fields.CharField(max_length=64, null=True)
+    new_index = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "identity_correction"
+
+
 class Enterprise(Model):
     """A legal person, identified by its unified social credit code (一企一码)."""
 

@@ -49,8 +49,27 @@ class ResponseCache:
         self._index_key = hashlib.sha256(b"upstream-index" + key).digest()
 
     def key_of(self, upstream: str, path: str, query: Mapping[str, str]) -> str:
+        """``<person>:<request>``, both keyed hashes: the person part (of the ID number or
+        credit code asked about) lets :meth:`forget` find every copy about one person."""
         canonical = "\n".join([upstream, path, *(f"{k}={v}" for k, v in sorted(query.items()))])
-        return hmac.new(self._index_key, canonical.encode(), hashlib.sha256).hexdigest()
+        request = hmac.new(self._index_key, canonical.encode(), hashlib.sha256).hexdigest()
+        number = query.get("id_number") or query.get("credit_code")
+        return f"{self._person_tag(number) if number else '-'}:{request}"
+
+    def _person_tag(self, number: str) -> str:
+        return hmac.new(
+            self._index_key, b"person\x00" + number.encode(), hashlib.sha256
+        ).hexdigest()[:32]
+
+    async def forget(self, number: str) -> int:
+        """Drop every copy about the person with this ID number (or credit code), e.g. after an
+        operator corrected a wrongly bound number; returns how many were dropped."""
+        await self.settle()  # a copy still being written must not come back afterwards
+        dropped = 0
+        pattern = f"{KEY_PREFIX}{self._person_tag(number)}:*"
+        async for key in self.redis.scan_iter(match=pattern, count=500):
+            dropped += await self.redis.delete(key)
+        return dropped
 
     async def get(self, key: str) -> tuple[bytes, float] | None:
         """The payload and its ``fetched_at``, or ``None`` if there is no usable copy.

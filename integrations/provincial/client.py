@@ -263,7 +263,12 @@ class ProvincialClient:
         audit: AuditHook,
         purpose: str,
     ) -> T:
-        """A write; retried only because the idempotency key makes a repeat harmless."""
+        """A write; retried only because the idempotency key makes a repeat harmless.
+
+        Audited before it is sent, so that no write reaches the province without its audit
+        row (a write that then fails leaves a row saying it was attempted).
+        """
+        await audit(f"provincial.{upstream}.write", path, purpose)
         data = await self._call(
             upstream,
             "POST",
@@ -274,7 +279,6 @@ class ProvincialClient:
             extra={"X-Idempotency-Key": idempotency_key},
             retry=True,
         )
-        await audit(f"provincial.{upstream}.write", path, purpose)
         return data
 
     # -- social security -------------------------------------------------------------------
@@ -431,6 +435,34 @@ class ProvincialClient:
         return await self._read(
             "enterprise", "profile", query, m.EnterpriseProfile, audit=audit, purpose=purpose
         )
+
+    # -- real-name verification --------------------------------------------------------------
+    async def verify_identity(
+        self, name: str, id_number: str, phone: str | None, *, audit: AuditHook, purpose: str
+    ) -> m.IdentityCheck:
+        """The registry's three-element check (name, ID number and, if given, the phone).
+
+        Never cached (a verdict is asked for at the moment of binding) and retried like a
+        read: it files nothing at the province.
+        """
+        payload: dict[str, str] = {"name": name, "id_number": id_number}
+        if phone is not None:
+            payload["phone"] = phone
+        path = f"{PREFIX}/population/verification"
+        await audit("provincial.population.verify", path, purpose)
+        return await self._call(
+            "population",
+            "POST",
+            path,
+            {},
+            m.IdentityCheck,
+            body=msgspec.json.encode(payload),
+            retry=True,
+        )
+
+    async def forget_person(self, number: str) -> int:
+        """Drop every cached copy about one person (ID number or credit code)."""
+        return await self.cache.forget(number)
 
 
 def _at(unix: float) -> datetime:

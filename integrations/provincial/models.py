@@ -118,6 +118,12 @@ class PopulationProfile(msgspec.Struct):
     insured_pension: bool
 
 
+class IdentityCheck(msgspec.Struct):
+    """The registry's verdict on (name, ID number[, phone]); nothing else is released."""
+
+    result: Literal["consistent", "inconsistent"]
+
+
 class EnterpriseProfile(msgspec.Struct):
     credit_code: str
     status: str

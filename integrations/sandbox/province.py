@@ -16,6 +16,7 @@ from aiohttp import web
 from integrations.sandbox import people
 from integrations.sandbox.faults import FaultBoard
 from integrations.sandbox.guard import SignatureGuard, gateway_error
+from integrations.sandbox.registry import PopulationRegistry
 
 PREFIX = "/gov/v1"
 WITHDRAWAL_REASONS = ("rent", "purchase", "retirement", "renovation", "medical", "leaving_city")
@@ -53,6 +54,7 @@ class ProvincialGateway:
     def __init__(self, guard: SignatureGuard, faults: FaultBoard) -> None:
         self.guard = guard
         self.faults = faults
+        self.registry = PopulationRegistry()
         self.certificates: dict[str, dict] = {}
         self.withdrawals: dict[str, dict] = {}
         self.withdrawal_keys: dict[str, str] = {}
@@ -92,6 +94,10 @@ class ProvincialGateway:
                 upstream("housing_fund", self.withdrawal),
             ),
             web.get(f"{PREFIX}/population/profile", upstream("population", self.population)),
+            web.post(
+                f"{PREFIX}/population/verification",
+                upstream("population", self.verification, per_person=False),
+            ),
             web.get(
                 f"{PREFIX}/enterprise/profile",
                 upstream("enterprise", self.enterprise, per_person=False),
@@ -220,6 +226,17 @@ class ProvincialGateway:
         if not request.query.get("consent_ref"):
             return gateway_error(403, "CONSENT_REQUIRED", "a consent reference is required")
         return ok(people.population_profile(p))
+
+    async def verification(self, request: web.Request, body: Any) -> web.Response:
+        """The three-element check: is this the name of this ID number, and is this phone
+        registered to it? Only the verdict comes back."""
+        body = body if isinstance(body, dict) else {}
+        name, id_number, phone = body.get("name"), body.get("id_number"), body.get("phone")
+        if not isinstance(name, str) or not isinstance(id_number, str) or not name:
+            return gateway_error(400, "INVALID_PARAMETER", "name and id_number are required")
+        if phone is not None and not isinstance(phone, str):
+            return gateway_error(400, "INVALID_PARAMETER", "phone is a string")
+        return ok({"result": self.registry.check(name, id_number, phone)})
 
     async def enterprise(self, request: web.Request, _body: Any) -> web.Response:
         if not request.query.get("consent_ref"):

@@ -52,6 +52,7 @@ def create_sandbox(config: SandboxConfig) -> web.Application:
     app.router.add_routes(province.routes())
     app.router.add_post("/sms/v1/messages", send_sms)
     app.router.add_get("/sms/outbox", sms.read_outbox)
+    app.router.add_put("/admin/registry/phones/{phone}", province.registry.admin_register)
     app.router.add_put("/admin/faults/{upstream}", set_fault)
     app.router.add_delete("/admin/faults", clear_faults)
     return app

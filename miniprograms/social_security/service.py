@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from integrations.provincial import AuditHook, ProvincialClient
 from locales import DISPLAY_TZ, gettext
-from miniprograms.common import freshness, id_number_of, paged, upstream
+from miniprograms.common import freshness, id_number_of, paged, upstream, upstream_key
 from miniprograms.contract import Problem, Subject, day, money
 from miniprograms.social_security import labels
 from miniprograms.social_security.models import IssuedCertificate
@@ -140,7 +140,10 @@ async def issue_certificate(
     if existing is None:
         cert = await upstream(
             client.issue_certificate(
-                id_number_of(subject), idempotency_key=key, audit=audit, purpose=PURPOSE
+                id_number_of(subject),
+                idempotency_key=upstream_key(subject, key),
+                audit=audit,
+                purpose=PURPOSE,
             ),
             {"NOT_INSURED": "not_insured"},
         )

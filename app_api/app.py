@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import Receive, Scope, Send
 
-from app_api import db, kv, logs
+from app_api import db, kv, logs, openapi
 from app_api.accounts.routes import router as accounts_router
 from app_api.audit.routes import router as audit_router
 from app_api.auth import state
@@ -24,10 +23,11 @@ from app_api.errors import EXCEPTION_HANDLERS
 from app_api.health import router as health_router
 from app_api.home import router as home_router
 from app_api.jobs import JobRunner
-from app_api.middleware import access_log_middleware, locale_middleware
+from app_api.middleware import every_request
 from app_api.miniprogram import installed
 from app_api.services import build_services
 from app_api.settings import Settings, load
+from app_api.strict import BODY_LIMIT, StrictRequest, plain_integer_queries
 
 API_VERSION = "1.0.0"
 
@@ -36,6 +36,21 @@ class MetricsController(PrometheusController):
     path = "/metrics"
     opt = {"public": True}  # noqa: RUF012 - Litestar reads it as a class attribute
     include_in_schema = False
+
+
+class SuperApp(Litestar):
+    """Litestar with the access log and the locale around the whole app.
+
+    Litestar runs its middleware only for a matched route, so a 404 or 405 would be
+    neither logged nor answered in the reader's language.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outermost = every_request(super().__call__)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        await self._outermost(scope, receive, send)
 
 
 def _miniprogram_routers() -> list[Router]:
@@ -79,7 +94,7 @@ def create_app(
     prometheus = PrometheusConfig(
         app_name="superapp", group_path=True, excluded_http_methods=["OPTIONS"]
     )
-    return Litestar(
+    return SuperApp(
         route_handlers=[
             auth_router,
             accounts_router,
@@ -91,26 +106,16 @@ def create_app(
             *_miniprogram_routers(),
         ],
         lifespan=[lifespan, *extra_lifespans],
-        guards=[require_access],
+        guards=[require_access, plain_integer_queries()],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[access_log_middleware, locale_middleware, prometheus.middleware],
+        middleware=[prometheus.middleware],
+        request_class=StrictRequest,
+        request_max_body_size=BODY_LIMIT,
         cors_config=CORSConfig(
             allow_origins=[], allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
         ),
-        openapi_config=OpenAPIConfig(
-            title="Citizen super-app API",
-            version=API_VERSION,
-            description="One login and one home screen for a city's public services.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-            openapi_router=Router(
-                path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False
-            ),
-            security=[{"BearerToken": []}],
-            components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
-            ),
-        ),
+        openapi_config=openapi.config(API_VERSION),
+        plugins=openapi.plugins(),
         debug=False,
     )

@@ -8,10 +8,14 @@ import contextlib
 import gc
 import json
 import signal
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -50,6 +54,7 @@ def _sandbox_config(cfg: Settings) -> SandboxConfig:
         sys.exit(f"superapp: SUPERAPP_SANDBOX_FAULTS is not valid: {exc}")
     return SandboxConfig(
         faults=faults,
+        today=cfg.today,
         app_secrets={
             cfg.sms_app_id: cfg.sms_app_secret,
             cfg.provincial_app_id: cfg.provincial_app_secret,
@@ -82,6 +87,19 @@ async def _sandbox_alone(cfg: Settings) -> None:
     await runner.cleanup()
 
 
+def uvicorn_options(cfg: Settings) -> dict[str, Any]:
+    """How the API is served, whichever command serves it."""
+    return {
+        "host": cfg.host,
+        "port": cfg.port,
+        "log_config": None,
+        "access_log": False,
+        # The app decides the client address itself (app_api/addresses.py): uvicorn's own
+        # handling believes X-Forwarded-For from loopback, i.e. from anyone on the machine.
+        "proxy_headers": False,
+    }
+
+
 async def _serve(cfg: Settings) -> None:
     import uvicorn
 
@@ -100,17 +118,81 @@ async def _serve(cfg: Settings) -> None:
         finally:
             await runner.cleanup()
 
-    @asynccontextmanager
-    async def long_lived(_app: object) -> AsyncIterator[None]:
-        _freeze_startup()
-        yield
-
-    app = create_app(cfg, extra_lifespans=[*([sandbox] if cfg.sandbox else []), long_lived])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=cfg.host, port=cfg.port, log_config=None, access_log=False)
-    )
+    app = create_app(cfg, extra_lifespans=[*([sandbox] if cfg.sandbox else []), _long_lived])
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(cfg)))
     print(f"API on http://{cfg.host}:{cfg.port}  (docs: /schema)", file=sys.stderr)
     await server.serve()
+
+
+@asynccontextmanager
+async def _long_lived(_app: object) -> AsyncIterator[None]:
+    """The last start-up step of an API process (see :func:`_freeze_startup`)."""
+    _freeze_startup()
+    yield
+
+
+def process_app() -> Any:
+    """The app of one process of ``serve --workers N``: uvicorn calls this in each of them."""
+    from app_api.app import create_app
+
+    return create_app(settings_mod.load(), extra_lifespans=[_long_lived])
+
+
+def _serve_processes(cfg: Settings) -> None:
+    """``serve`` in ``cfg.workers`` API processes sharing one listening socket (uvicorn's
+    supervisor restarts one that dies). The sandbox must listen once: it gets its own process."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if cfg.is_fakeredis:
+        sys.exit(
+            "superapp: several API processes need a Redis server they share "
+            "(SUPERAPP_REDIS_URL); the embedded fakeredis lives inside one process"
+        )
+    sandbox = _start_sandbox_process(cfg) if cfg.sandbox else None
+    print(
+        f"API on http://{cfg.host}:{cfg.port} in {cfg.workers} processes  (docs: /schema)",
+        file=sys.stderr,
+    )
+    config = uvicorn.Config(
+        "app_api.cli:process_app", factory=True, workers=cfg.workers, **uvicorn_options(cfg)
+    )
+    try:
+        Multiprocess(config, sockets=[listening_socket(config)]).run()
+    finally:
+        if sandbox is not None:
+            sandbox.send_signal(signal.SIGINT)
+            try:
+                sandbox.wait(15)
+            except subprocess.TimeoutExpired:
+                sandbox.kill()
+
+
+def listening_socket(config: Any) -> socket.socket:
+    """The socket the API processes share, bound by uvicorn but declared TCP.
+
+    uvicorn binds it with protocol 0; accepted connections inherit that, and asyncio then
+    leaves Nagle's algorithm on for them (it sets TCP_NODELAY only on sockets that say TCP), so
+    every keep-alive answer waits ~40 ms for the client's delayed ACK (uvicorn issue #3149;
+    measured here: one client, 23 requests/s). Same descriptor, protocol stated.
+    """
+    bound = config.bind_socket()
+    sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    sock.set_inheritable(True)
+    return sock
+
+
+def _start_sandbox_process(cfg: Settings) -> subprocess.Popen[bytes]:
+    """``superapp sandbox`` as a child (same environment), once it accepts connections."""
+    process = subprocess.Popen([sys.executable, "-m", "app_api", "sandbox"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):
+            socket.create_connection((cfg.sandbox_host, cfg.sandbox_port), timeout=1).close()
+            return process
+        time.sleep(0.1)
+    process.kill()
+    sys.exit("superapp: the sandbox of outside systems did not start")
 
 
 async def _worker(cfg: Settings) -> None:
@@ -193,14 +275,15 @@ async def _create_operator(cfg: Settings, args: argparse.Namespace) -> None:
         await db.close()
 
 
-async def _audit_verify(cfg: Settings) -> int:
+async def _audit_verify(cfg: Settings, anchors: list[Any]) -> int:
     from app_api.audit.chain import AuditLog
 
     await db.init(cfg.database_url)
     try:
-        report = await AuditLog(cfg.audit_key).verify()
+        report = await AuditLog(cfg.audit_key).verify_and_checkpoint("verify", anchors)
     finally:
         await db.close()
+    checkpoint = str(report.checkpoint) if report.checkpoint else None
     print(
         json.dumps(
             {
@@ -208,16 +291,43 @@ async def _audit_verify(cfg: Settings) -> int:
                 "checked": report.checked,
                 "bad_seq": report.bad_seq,
                 "problem": report.problem,
+                "checkpoint": checkpoint,
             }
         )
     )
+    if checkpoint:
+        print(
+            f"checkpoint {checkpoint} recorded; keep a copy outside this database and pass it "
+            "back with --checkpoint to prove the newest rows are still there",
+            file=sys.stderr,
+        )
     return 0 if report.ok else 1
+
+
+def _anchor(text: str) -> Any:
+    from app_api.audit.checkpoint import parse_anchor
+
+    try:
+        return parse_anchor(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="superapp", description="Citizen super-app backend")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="API + sandbox + in-process worker (embedded mode)")
+    serve = sub.add_parser("serve", help="API + sandbox + in-process worker (embedded mode)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        help="API processes (default: SUPERAPP_WORKERS, 1); above 1 they need a shared Redis",
+    )
     sub.add_parser("sandbox", help="only the sandbox of outside systems, in its own process")
     sub.add_parser("worker", help="a separate job worker (production)")
     sub.add_parser("migrate", help="apply database migrations")
@@ -241,7 +351,18 @@ def main(argv: list[str] | None = None) -> None:
     audit = sub.add_parser("audit", help="audit log").add_subparsers(
         dest="audit_command", required=True
     )
-    audit.add_parser("verify", help="verify the hash chain; exit 1 on tampering")
+    verify = audit.add_parser(
+        "verify", help="verify the hash chain, record a signed checkpoint; exit 1 on tampering"
+    )
+    verify.add_argument(
+        "--checkpoint",
+        dest="anchors",
+        metavar="SEQ:HASH",
+        type=_anchor,
+        action="append",
+        default=[],
+        help="a checkpoint printed by an earlier verification: the chain must still pass it",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "openapi":
@@ -263,9 +384,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "sandbox":
         asyncio.run(_sandbox_alone(cfg))
     elif args.command == "serve":
+        if args.workers is not None:
+            cfg = msgspec.structs.replace(cfg, workers=args.workers)
         # uvicorn re-raises Ctrl-C after its graceful shutdown; that is the normal way out.
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(cfg))
+            if cfg.workers > 1:
+                _serve_processes(cfg)
+            else:
+                asyncio.run(_serve(cfg))
     elif args.command == "worker":
         asyncio.run(_worker(cfg))
     elif args.command == "migrate":
@@ -276,4 +402,4 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "operator":
         asyncio.run(_create_operator(cfg, args))
     elif args.command == "audit":
-        sys.exit(asyncio.run(_audit_verify(cfg)))
+        sys.exit(asyncio.run(_audit_verify(cfg, args.anchors)))

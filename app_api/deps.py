@@ -78,6 +78,9 @@ class AuditBuffer:
             "subject_id": subject_id or getattr(request.state, "subject_id", None),
             "ip": client_ip(request),
         }
+        # A read's entries may be committed without waiting for the disk (see audit.chain);
+        # anything else's are durable. Inside audited_write they are the write's transaction's.
+        self._durable = request.method not in ("GET", "HEAD")
         self.entries: list[AuditEntry] = []
 
     async def __call__(self, action: str, resource: str, purpose: str) -> None:
@@ -87,7 +90,7 @@ class AuditBuffer:
 
     async def flush(self) -> None:
         if self.entries:
-            await self._log.append_many(self.entries)
+            await self._log.append_many(self.entries, durable=self._durable)
             self.entries = []
 
 

@@ -23,6 +23,7 @@ from litestar.exceptions import (
 from tortoise.exceptions import IntegrityError
 
 from app_api.miniprogram import installed
+from app_api.strict import BODY_LIMIT
 from locales import N_, gettext
 from miniprograms.contract import Problem
 
@@ -98,6 +99,11 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         N_("Wrong authenticator code"),
         N_("The authenticator code or recovery code is wrong."),
     ),
+    "totp_locked": (
+        429,
+        N_("Authenticator locked"),
+        N_("Too many wrong codes. The second step is locked; try again in {minutes} minutes."),
+    ),
     "totp_not_enrolled": (
         409,
         N_("No authenticator set up"),
@@ -118,13 +124,6 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         422,
         N_("Invalid authorization"),
         N_("Choose at least one permission and a duration of 1 to 365 days."),
-    ),
-    "relative_not_found": (
-        404,
-        N_("Relative not found"),
-        N_(
-            "No resident account uses this phone number. Ask your relative to sign in to the app once first."
-        ),
     ),
     "identity_already_bound": (
         409,
@@ -176,6 +175,23 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         422,
         N_("Idempotency-Key already used"),
         N_("This Idempotency-Key was used for a different request."),
+    ),
+    # Requests that cannot be read as sent (app_api/strict.py).
+    "bad_request": (400, N_("Bad request"), N_("The request could not be understood.")),
+    "body_malformed": (
+        400,
+        N_("Unreadable request body"),
+        N_("The request body is not valid JSON text in UTF-8."),
+    ),
+    "body_too_large": (
+        413,
+        N_("Request body too large"),
+        N_("The request body may be at most {megabytes} MB."),
+    ),
+    "unsupported_media_type": (
+        415,
+        N_("Unsupported content type"),
+        N_("Send the request body as JSON, with the header Content-Type: application/json."),
     ),
     "not_found": (404, N_("Not found"), N_("We could not find what you asked for.")),
     "method_not_allowed": (
@@ -244,7 +260,9 @@ _AT = re.compile(r"at `\$\.?([^`]*)`")
 def _field_error(item: dict[str, Any]) -> dict[str, str]:
     """Name the field and a stable reason; the library's English message is not shown."""
     message = str(item.get("message") or "")
-    source = str(item.get("source") or "body")
+    # Litestar names a parameter's place with an enum (ParamType.QUERY): send its value.
+    place = item.get("source") or "body"
+    source = str(getattr(place, "value", place))
     for pattern, reason in ((_UNKNOWN, "unknown_field"), (_MISSING, "missing")):
         found = pattern.search(message)
         if found:
@@ -265,14 +283,22 @@ def _on_http(request: Request, exc: HTTPException) -> Response:
     code = {
         401: "not_authenticated",
         403: "forbidden",
+        400: "bad_request",
         404: "not_found",
         405: "method_not_allowed",
+        413: "body_too_large",
+        415: "unsupported_media_type",
         429: "rate_limited",
     }.get(exc.status_code)
     if code is None:
         code = "validation_failed" if exc.status_code < 500 else "internal_error"
-    params = {"seconds": 60} if code == "rate_limited" else {}
-    return _respond(request, Problem(code, **params))
+    params: dict[str, object] = {}
+    if code == "rate_limited":
+        params["seconds"] = 60
+    elif code == "body_too_large":
+        params["megabytes"] = BODY_LIMIT // (1024 * 1024)
+    # Keep the exception's headers: a 405 names the methods the address takes in Allow.
+    return _respond(request, Problem(code, headers=exc.headers, **params))
 
 
 def _on_integrity(request: Request, exc: IntegrityError) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, Router, get
+from litestar.openapi import ResponseSpec
 from tortoise import connections
 
 from app_api.schemas import Out
@@ -19,7 +20,12 @@ async def live() -> Health:
     return Health(status="ok", checks={})
 
 
-@get("/ready", opt={"public": True}, summary="Database and Redis answer")
+@get(
+    "/ready",
+    opt={"public": True},
+    summary="Database and Redis answer",
+    responses={503: ResponseSpec(Health, description="The database or Redis does not answer")},
+)
 async def ready(services: Services) -> Response[Health]:
     checks: dict[str, str] = {}
     try:

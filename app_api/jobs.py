@@ -27,12 +27,14 @@ AUDIT_CHAIN_BROKEN = Gauge(
 
 
 async def verify_audit_chain(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Nightly: walk the audit chain and alert (log + metric) on the first broken row."""
+    """Nightly: walk the audit chain and alert (log + metric) on the first broken row; when it
+    holds, record a signed checkpoint of its head and log it for operators to keep elsewhere."""
     services: Services = ctx["services"]
-    report = await services.audit.verify()
+    report = await services.audit.verify_and_checkpoint("nightly")
     AUDIT_CHAIN_BROKEN.set(0 if report.ok else 1)
+    checkpoint = str(report.checkpoint) if report.checkpoint else None
     if report.ok:
-        log.info("audit_chain_ok", checked=report.checked)
+        log.info("audit_chain_ok", checked=report.checked, checkpoint=checkpoint)
     else:
         log.error("audit_chain_broken", seq=report.bad_seq, problem=report.problem)
     return {"ok": report.ok, "checked": report.checked, "bad_seq": report.bad_seq}

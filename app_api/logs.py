@@ -11,19 +11,40 @@ import structlog
 
 from app_api.identity.numbers import mask_id_number, mask_phone
 
-_ID = re.compile(r"(?<![0-9A-Za-z])[1-8]\d{16}[\dXx](?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# People group digits as they read them out: "138 0000 0001", "321302-19850312-0137". One
+# space or dash (or a wide space) may stand between any two digits of a number.
+_SEP = r"[ \-\u00a0\u3000]?"
+_ID = re.compile(rf"(?<![0-9A-Za-z])[1-8](?:{_SEP}\d){{16}}{_SEP}[\dXx](?![0-9A-Za-z])")
+# A mainland mobile, with or without the country code (+86, 0086 or 86).
+_PHONE = re.compile(
+    rf"(?<![0-9A-Za-z+])(?:(?:\+|00)?86{_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?![0-9A-Za-z])"
+)
+_NOT_ID_CHAR = re.compile(r"[^0-9Xx]")
+_NOT_DIGIT = re.compile(r"\D")
+
+
+def _masked_id(match: re.Match[str]) -> str:
+    return mask_id_number(_NOT_ID_CHAR.sub("", match.group(0)).upper())
+
+
+def _masked_phone(match: re.Match[str]) -> str:
+    return mask_phone(_NOT_DIGIT.sub("", match.group(0))[-11:])
 
 
 def mask_text(text: str) -> str:
-    """Mask every ID number and mobile number found in free text."""
-    text = _ID.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+    """Mask every ID number and mobile number found in free text, however it is grouped."""
+    text = _ID.sub(_masked_id, text)
+    return _PHONE.sub(_masked_phone, text)
 
 
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # A phone or ID number logged as a number is still a personal number.
+        digits = str(value)
+        masked = mask_text(digits)
+        return value if masked == digits else masked
     if isinstance(value, dict):
         return {k: _mask_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -34,6 +55,17 @@ def _mask_value(value: Any) -> Any:
 def mask_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: the last line of defence before a record leaves the process."""
     return {k: _mask_value(v) for k, v in event.items()}
+
+
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was configured:
+    a process may replace it after start-up (test runners do, per test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def configure(level: str = "INFO", *, json: bool = True) -> None:
@@ -51,15 +83,18 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, mask_processor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_Stderr())  # type: ignore[arg-type]
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # Render a traceback to text before masking: left as exc_info, it would be
+                # printed raw (its message unmasked) and without the traceback.
+                structlog.processors.format_exc_info,
                 mask_processor,
                 renderer,
             ],

@@ -1,4 +1,4 @@
-"""ASGI middleware: request locale and a masked access log."""
+"""ASGI middleware: request locale and a masked access log, around every request."""
 
 from __future__ import annotations
 
@@ -66,3 +66,9 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
             )
 
     return middleware
+
+
+def every_request(app: ASGIApp) -> ASGIApp:
+    """Wrap the whole app, so that unmatched routes (404, 405) are logged and localized too:
+    exactly one access line per HTTP request, with the locale negotiated inside it."""
+    return access_log_middleware(locale_middleware(app))

@@ -5,26 +5,32 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 
-async def take(redis: Redis, key: str, limit: int, window_s: int) -> int | None:
-    """Count one use of ``key``; returns the seconds to wait when that use is over ``limit``.
+async def count(redis: Redis, key: str, window_s: int) -> tuple[int, int]:
+    """Count one use of ``key``; returns this use's place in the window and the seconds left.
 
     The window starts with the key in the same MULTI as the increment, so twenty concurrent
-    callers see twenty different counts and no crash leaves a counter without an expiry
+    callers see twenty different places and no crash leaves a counter without an expiry
     (which would lock someone out for good).
     """
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(key, 0, ex=window_s, nx=True)
         pipe.incr(key)
         pipe.ttl(key)
-        _, count, ttl = await pipe.execute()
-    if count > limit:
-        return max(int(ttl), 1)
-    return None
+        _, place, ttl = await pipe.execute()
+    return int(place), max(int(ttl), 1)
+
+
+async def take(redis: Redis, key: str, limit: int, window_s: int) -> int | None:
+    """Count one use of ``key``; returns the seconds to wait when that use is over ``limit``."""
+    place, ttl = await count(redis, key, window_s)
+    return ttl if place > limit else None
 
 
 # DECR only a counter that still exists: one that expired meanwhile must not come back
 # as -1 with no expiry.
-_GIVE_BACK = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return 0"
+_GIVE_BACK = (
+    "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return 0"
+)
 
 
 async def give_back(redis: Redis, key: str) -> None:

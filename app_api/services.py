@@ -54,5 +54,6 @@ def build_services(settings: Settings, redis: Redis) -> Services:
             redis,
             vault.derive_key("upstream-cache"),
             policies=dict.fromkeys(UPSTREAMS, policy),
+            today=settings.today,
         ),
     )

@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from redis.asyncio import Redis
 
 from app_api import db, kv, settings
 from app_api.app import create_app
+from integrations import clock
 from integrations.provincial import cache
 from integrations.sandbox import PROVINCE, SMS, SandboxConfig, run_sandbox
 from integrations.sandbox.registry import registered_name
@@ -37,6 +39,13 @@ REAL_REDIS = os.environ.get("SUPERAPP_REDIS_URL", "")
 ON_POSTGRES = REAL_DB.startswith(("postgres://", "asyncpg://", "psql://"))
 APP_ID = "superapp-test"
 APP_SECRET = "test-secret-for-signing-0123456789"
+# One calendar date for the whole run, shared by the API and the sandbox (so no test straddles
+# midnight or a month's end): today in China, or SUPERAPP_TODAY=YYYY-MM-DD to run as of then.
+TODAY = (
+    date.fromisoformat(os.environ["SUPERAPP_TODAY"])
+    if os.environ.get("SUPERAPP_TODAY")
+    else clock.today()
+)
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -116,8 +125,16 @@ class Sandbox:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    runner = await run_sandbox(SandboxConfig(app_secrets={APP_ID: APP_SECRET}), "127.0.0.1", 0)
+def today() -> date:
+    """The date the API and the sandbox both take as today; parametrize it to run as of another."""
+    return TODAY
+
+
+@pytest.fixture
+async def sandbox(today: date) -> AsyncIterator[Sandbox]:
+    runner = await run_sandbox(
+        SandboxConfig(app_secrets={APP_ID: APP_SECRET}, today=today), "127.0.0.1", 0
+    )
     host, port = runner.addresses[0][:2]
     yield Sandbox(runner, f"http://{host}:{port}")
     await runner.cleanup()
@@ -126,6 +143,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 def make_settings(
     database_url: str, redis_url: str, sandbox_url: str, **overrides: Any
 ) -> settings.Settings:
+    overrides.setdefault("today", TODAY)  # the sandbox fixture's date
     return settings.load(
         {},
         env="test",
@@ -216,9 +234,15 @@ def settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 async def env(
-    database_url: str, redis_url: str, sandbox: Sandbox, settings_overrides: dict[str, Any]
+    database_url: str,
+    redis_url: str,
+    sandbox: Sandbox,
+    settings_overrides: dict[str, Any],
+    today: date,
 ) -> AsyncIterator[Env]:
-    cfg = make_settings(database_url, redis_url, sandbox.url, **settings_overrides)
+    cfg = make_settings(
+        database_url, redis_url, sandbox.url, **{"today": today, **settings_overrides}
+    )
     app = create_app(cfg, start_worker=False)
     async with serve_asgi(app) as client:
         yield Env(client=client, app=app, sandbox=sandbox, settings=cfg)

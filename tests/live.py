@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -45,14 +46,19 @@ class LiveService:
 
     def login(self, phone: str, portal: str = "resident", *, sandbox: str | None = None) -> str:
         """Sign in over HTTP with the code from the sandbox outbox; returns the access token."""
-        httpx.post(f"{self.api}/api/v1/auth/otp", json={"phone": phone}).raise_for_status()
-        outbox = httpx.get(f"{sandbox or self.sandbox}/sms/outbox", params={"phone": phone}).json()
-        code = outbox["messages"][-1]["params"]["code"]
-        login = httpx.post(
-            f"{self.api}/api/v1/auth/login", json={"phone": phone, "code": code, "portal": portal}
-        )
-        login.raise_for_status()
-        return login.json()["access_token"]
+        return sign_in(self.api, sandbox or self.sandbox, phone, portal)["access_token"]
+
+
+def sign_in(api: str, sandbox: str, phone: str, portal: str = "resident") -> dict[str, Any]:
+    """Sign in over HTTP with the code from the sandbox outbox; returns the login answer."""
+    httpx.post(f"{api}/api/v1/auth/otp", json={"phone": phone}).raise_for_status()
+    outbox = httpx.get(f"{sandbox}/sms/outbox", params={"phone": phone}).json()
+    code = outbox["messages"][-1]["params"]["code"]
+    login = httpx.post(
+        f"{api}/api/v1/auth/login", json={"phone": phone, "code": code, "portal": portal}
+    )
+    login.raise_for_status()
+    return login.json()
 
 
 def start_service(

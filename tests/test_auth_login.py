@@ -93,7 +93,18 @@ async def test_wrong_codes_lock_the_challenge_after_five_tries(env: Env) -> None
 
 
 @pytest.mark.parametrize(
-    "phone", ["", "12345", "23800000000", "1380000000a", "138000000001", "+1 415 555 0100", "电话"]
+    "phone",
+    [
+        "",
+        "12345",
+        "23800000000",
+        "1380000000a",
+        "138000000001",
+        "+1 415 555 0100",
+        "电话",
+        "138０００００００1",  # full-width digits
+        "138٠٠٠٠٠٠٠1",  # Arabic-Indic digits
+    ],
 )
 async def test_bad_phone_numbers_are_refused_and_nothing_is_sent(env: Env, phone: str) -> None:
     resp = await env.client.post("/api/v1/auth/otp", json={"phone": phone})
@@ -132,7 +143,9 @@ async def test_unknown_field_is_named_in_the_problem(env: Env) -> None:
     }
 
 
-async def test_operator_portal_refuses_residents_without_spending_the_code(env: Env) -> None:
+async def test_operator_portal_refuses_a_resident_with_the_right_code_and_keeps_it(
+    env: Env,
+) -> None:
     code = await env.request_code(PHONE)
     resp = await env.client.post(
         "/api/v1/auth/login", json={"phone": PHONE, "code": code, "portal": "operator"}

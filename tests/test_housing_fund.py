@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise import connections
 
 from app_api.audit.chain import AuditEvent
 from integrations.sandbox import FAULTS, PROVINCE
@@ -14,7 +18,7 @@ from integrations.sandbox.faults import Fault
 from miniprograms.housing_fund.models import WithdrawalApplication
 from miniprograms.housing_fund.schemas import WithdrawalRequest
 from miniprograms.housing_fund.service import fingerprint
-from tests.conftest import Env
+from tests.conftest import ON_POSTGRES, Env
 
 WORKER_WITH_LOAN = "321302198503120137"  # 王建国
 WORKER = "321302198201150138"  # 王小明
@@ -56,12 +60,17 @@ async def test_account_transactions_and_loan(env: Env) -> None:
     assert loan["balance"]["fen"] < loan["amount"]["fen"]
     assert loan["rate_percent"] == "2.85%"
     assert loan["next_instalment"]["amount"]["fen"] > 0
+    # Instalments fall due on the 20th of the month the province's calendar is in.
+    today = env.settings.today
+    assert today is not None  # the tests pin one date for the API and the sandbox
     due = loan["next_instalment"]["due_on"]
-    assert due["date"] == "2026-11-20" and due["display"] == "2026年11月20日"
+    assert due["date"] == f"{today:%Y-%m}-20"
+    assert due["display"] == f"{today.year}年{today.month}月20日"
     english = await env.client.get(
         "/api/v1/housing-fund/loan", headers=env.auth(tokens, **{"Accept-Language": "en"})
     )
-    assert english.json()["next_instalment"]["due_on"]["display"] == "Nov 20, 2026"
+    month = calendar.month_abbr[today.month]  # English abbreviations in the C locale
+    assert english.json()["next_instalment"]["due_on"]["display"] == f"{month} 20, {today.year}"
 
 
 async def test_no_account_and_no_loan_are_clear_404s(env: Env) -> None:
@@ -140,6 +149,53 @@ async def test_a_request_that_died_mid_filing_is_completed_by_the_retry(env: Env
     assert _filed(env) == 1
 
 
+@asynccontextmanager
+async def _claims_refused() -> AsyncIterator[None]:
+    """The database refuses every new application as a duplicate, yet no twin is ever found:
+    a fault injected in the database, the way a twin that keeps failing and letting go of
+    the key would look. Dropped afterwards (PostgreSQL keeps its schema between tests)."""
+    conn = connections.get("default")
+    if ON_POSTGRES:
+        await conn.execute_script(
+            "CREATE FUNCTION hf_refuse_claims() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE unique_violation USING MESSAGE = 'refused by the test'; END $$; "
+            "CREATE TRIGGER hf_refuse_claims BEFORE INSERT ON hf_withdrawal_application "
+            "FOR EACH ROW EXECUTE FUNCTION hf_refuse_claims();"
+        )
+    else:
+        await conn.execute_script(
+            "CREATE TRIGGER hf_refuse_claims BEFORE INSERT ON hf_withdrawal_application "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+        )
+    try:
+        yield
+    finally:
+        if ON_POSTGRES:
+            await conn.execute_script(
+                "DROP TRIGGER hf_refuse_claims ON hf_withdrawal_application; "
+                "DROP FUNCTION hf_refuse_claims();"
+            )
+        else:
+            await conn.execute_script("DROP TRIGGER hf_refuse_claims;")
+
+
+# A short budget: a twin waits for the key about as long as a filing can take (twice the budget).
+@pytest.mark.parametrize(
+    "settings_overrides", [{"otp_resend_interval_s": 0, "provincial_budget_s": 0.2}]
+)
+async def test_a_key_neither_claimed_nor_found_gives_up_at_the_deadline(env: Env) -> None:
+    tokens = await env.verified(PHONE, WORKER_WITH_LOAN)
+    async with _claims_refused():
+        # wait_for only turns the old endless loop into a failure; it measures nothing.
+        resp = await asyncio.wait_for(
+            _apply(env, tokens, str(uuid.uuid4()), reason="rent", amount_fen=1000), 30
+        )
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["code"] == "upstream_unavailable" and "retry-after" in resp.headers
+    assert _filed(env) == 0
+    assert await WithdrawalApplication.all().count() == 0
+
+
 @pytest.mark.parametrize(
     ("identity", "body", "status", "code"),
     [
@@ -183,6 +239,21 @@ async def test_idempotency_key_is_required_and_bound_to_its_request(env: Env) ->
     other = await _apply(env, tokens, key, reason="rent", amount_fen=2000)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     assert _filed(env) == 1
+
+
+async def test_the_same_key_from_two_residents_files_two_applications(env: Env) -> None:
+    """The key is the resident's own: the province deduplicates per caller (us), so it must
+    see the key scoped to the resident, or one resident would get the other's application."""
+    first = await env.verified(PHONE, WORKER_WITH_LOAN)
+    second = await env.verified("13800000005", WORKER)
+    answers = []
+    for tokens, amount in ((first, 1000), (second, 2000)):
+        resp = await _apply(env, tokens, "my-first-withdrawal", reason="rent", amount_fen=amount)
+        assert resp.status_code == 201, resp.text
+        answers.append(resp.json())
+    assert answers[0]["application_no"] != answers[1]["application_no"]
+    assert [a["amount"]["fen"] for a in answers] == [1000, 2000]
+    assert _filed(env) == 2
 
 
 async def test_upstream_outage_files_nothing_and_the_key_can_be_retried(env: Env) -> None:

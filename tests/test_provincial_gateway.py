@@ -231,6 +231,52 @@ async def test_a_failed_probe_opens_the_breaker_again(
     assert breaker.state == "open"
 
 
+async def test_a_cancelled_probe_gives_its_turn_back(
+    client: ProvincialClient, sandbox: Sandbox, clock: Clock
+) -> None:
+    """A probe given up on (as the home card's deadline does) must not hold the breaker
+    half-open: once the upstream heals, the next call probes and closes it."""
+    breaker = client.breakers["social_security"]
+    _fault(sandbox, "error")
+    with pytest.raises(UpstreamUnavailable):
+        await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert breaker.state == "open"
+    clock.now += 31
+    _fault(sandbox, "timeout", times=1)  # the probe hangs, then the upstream is healed
+    probe = asyncio.ensure_future(client.social_summary(PERSON, audit=Audit(), purpose="test"))
+    while "social_security" in sandbox.app[FAULTS].snapshot():  # until the probe is upstream
+        await asyncio.sleep(0.01)
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    clock.now += 75
+    fetched = await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    assert fetched.stale is False and breaker.state == "closed"
+
+
+async def test_no_request_goes_out_without_time_left_for_it(
+    sandbox: Sandbox, redis_url: str
+) -> None:
+    """An attempt's timeout comes from what is left of the budget; with nothing left, the call
+    fails at once instead of going out with no timeout at all (aiohttp's reading of <= 0)."""
+    redis = kv.connect(redis_url)
+    spent = UpstreamPolicy(budget_s=0.0)
+    c = ProvincialClient(
+        sandbox.url, APP_ID, APP_SECRET, redis, b"c" * 32, policies={"social_security": spent}
+    )
+    # The upstream would answer, slowly; ``times`` counts down with each request it receives.
+    _fault(sandbox, "latency", latency_ms=50, times=3)
+    try:
+        with pytest.raises(UpstreamUnavailable) as caught:
+            await c.social_summary(PERSON, audit=Audit(), purpose="test")
+        assert caught.value.code == "budget_exhausted"
+        assert sandbox.app[FAULTS].snapshot()["social_security"].times == 3  # nothing sent
+        assert c.breakers["social_security"].state == "closed"  # nothing learnt either
+    finally:
+        await c.close()
+        await redis.aclose()
+
+
 async def test_the_cache_holds_no_readable_personal_data(client: ProvincialClient) -> None:
     await client.social_summary(PERSON, audit=Audit(), purpose="test")
     await client.cache.settle()

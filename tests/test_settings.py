@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from app_api.settings import SettingsError, load
+from app_api.settings import DEV_PII_KEY, SettingsError, load
 
 SAFE_PRODUCTION = {
     "SUPERAPP_ENV": "production",
@@ -21,6 +21,10 @@ SAFE_PRODUCTION = {
     "SUPERAPP_PROVINCIAL_APP_SECRET": "p" * 40,
     "SUPERAPP_PII_KEY": base64.b64encode(b"k" * 32).decode(),
     "SUPERAPP_SANDBOX": "false",
+    "SUPERAPP_SMS_GATEWAY_URL": "https://sms.example.gov.cn",
+    "SUPERAPP_SMS_APP_ID": "suqian-citizen-app",
+    "SUPERAPP_PROVINCIAL_BASE_URL": "https://gateway.js.example.gov.cn/api",
+    "SUPERAPP_PROVINCIAL_APP_ID": "321300-citizen-app",
 }
 
 
@@ -51,6 +55,19 @@ def test_safe_production_settings_load() -> None:
         ("SUPERAPP_DATABASE_URL", None, "SUPERAPP_DATABASE_URL"),
         ("SUPERAPP_REDIS_URL", "fakeredis://", "SUPERAPP_REDIS_URL"),
         ("SUPERAPP_SANDBOX", "true", "SUPERAPP_SANDBOX"),
+        # Unset gateway addresses default to the sandbox; production must name the real ones.
+        ("SUPERAPP_SMS_GATEWAY_URL", None, "SUPERAPP_SMS_GATEWAY_URL"),
+        ("SUPERAPP_SMS_GATEWAY_URL", "http://127.0.0.1:8001/", "SUPERAPP_SMS_GATEWAY_URL"),
+        ("SUPERAPP_PROVINCIAL_BASE_URL", None, "SUPERAPP_PROVINCIAL_BASE_URL"),
+        ("SUPERAPP_PROVINCIAL_BASE_URL", "http://localhost:8001", "SUPERAPP_PROVINCIAL_BASE_URL"),
+        ("SUPERAPP_SMS_APP_ID", None, "SUPERAPP_SMS_APP_ID"),
+        ("SUPERAPP_SMS_APP_ID", "superapp-dev", "SUPERAPP_SMS_APP_ID"),
+        ("SUPERAPP_PROVINCIAL_APP_ID", None, "SUPERAPP_PROVINCIAL_APP_ID"),
+        ("SUPERAPP_PROVINCIAL_APP_ID", "", "SUPERAPP_PROVINCIAL_APP_ID"),
+        # The development PII key is long enough to pass as a secret; it is still public.
+        ("SUPERAPP_AUDIT_KEY", DEV_PII_KEY, "SUPERAPP_AUDIT_KEY"),
+        # A pinned date is for demos and tests; production's records follow the calendar.
+        ("SUPERAPP_TODAY", "2030-01-01", "SUPERAPP_TODAY"),
     ],
 )
 def test_production_refuses_each_unsafe_default(
@@ -67,6 +84,43 @@ def test_production_refuses_each_unsafe_default(
     # Only the wrong setting is named.
     others = {k for k in SAFE_PRODUCTION if k != variable and k != "SUPERAPP_ENV"}
     assert not any(other in str(caught.value) for other in others)
+
+
+def test_production_refuses_the_sandbox_wherever_it_was_told_to_listen() -> None:
+    environ = {
+        **SAFE_PRODUCTION,
+        "SUPERAPP_SANDBOX_HOST": "10.0.0.5",
+        "SUPERAPP_SANDBOX_PORT": "9001",
+        "SUPERAPP_PROVINCIAL_BASE_URL": "http://10.0.0.5:9001",
+    }
+    with pytest.raises(SettingsError, match="SUPERAPP_PROVINCIAL_BASE_URL"):
+        load(environ)
+
+
+def test_production_accepts_a_gateway_behind_a_local_egress_proxy() -> None:
+    # Loopback alone is no sign of the sandbox: a forward proxy on this host is a real setup.
+    environ = {**SAFE_PRODUCTION, "SUPERAPP_PROVINCIAL_BASE_URL": "http://127.0.0.1:9443/province"}
+    assert load(environ).provincial_base_url == "http://127.0.0.1:9443/province"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("SUPERAPP_SECRET_KEY", "SUPERAPP_AUDIT_KEY"),
+        ("SUPERAPP_SMS_APP_SECRET", "SUPERAPP_PROVINCIAL_APP_SECRET"),
+        ("SUPERAPP_AUDIT_KEY", "SUPERAPP_PROVINCIAL_APP_SECRET"),
+        ("SUPERAPP_PII_KEY", "SUPERAPP_SECRET_KEY"),
+    ],
+)
+def test_production_refuses_one_key_for_two_purposes(first: str, second: str) -> None:
+    # A leaked gateway secret must not also forge the audit chain or open personal numbers.
+    environ = {**SAFE_PRODUCTION, second: SAFE_PRODUCTION[first]}
+    with pytest.raises(SettingsError) as caught:
+        load(environ)
+    message = str(caught.value)
+    assert first in message and second in message
+    others = {k for k in SAFE_PRODUCTION if k not in (first, second, "SUPERAPP_ENV")}
+    assert not any(other in message for other in others)
 
 
 def test_serve_refuses_to_start_in_production_with_defaults() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 import pytest
 
@@ -79,6 +81,32 @@ async def test_contributions_by_month_range(env: Env) -> None:
         "/api/v1/social-security/contributions", headers=env.auth(tokens)
     )
     assert default.status_code == 200 and default.json()["total"] > 0
+
+
+def _months_back(day: date, count: int) -> list[str]:
+    """The ``count`` months before ``day``'s month, oldest first, as YYYY-MM."""
+    index = day.year * 12 + day.month - 1
+    return [f"{(i // 12):04d}-{(i % 12 + 1):02d}" for i in range(index - count, index)]
+
+
+@pytest.mark.parametrize("today", [date(2027, 1, 15), date(2030, 6, 30)])
+async def test_the_default_range_holds_the_last_twelve_months_in_any_year(
+    env: Env, today: date
+) -> None:
+    """With no range asked for, a resident sees the last twelve months: up to this month,
+    whose contributions the province has not booked yet. The API and the sandbox read one
+    calendar (``SUPERAPP_TODAY`` pins it), so this holds next year as it does this year."""
+    tokens = await env.verified("13800000001", WORKER)
+    resp = await env.client.get(
+        "/api/v1/social-security/contributions?page_size=100", headers=env.auth(tokens)
+    )
+    assert resp.status_code == 200, resp.text
+    assert sorted({i["period"] for i in resp.json()["items"]}) == _months_back(today, 11)
+    retiree = await env.verified("13800000002", RETIREE)
+    pensions = await env.client.get(
+        "/api/v1/social-security/pension-payments?page_size=1", headers=env.auth(retiree)
+    )
+    assert pensions.json()["items"][0]["period"] == _months_back(today, 1)[0]
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,17 @@ async def read_profile(subject_id: str, services: Services, audit: AuditFn) -> P
 
 @put(
     "/profile/identity",
-    opt={"kind": "resident"},
+    opt={
+        "kind": "resident",
+        "problems": (
+            "id_number_invalid",
+            "identity_mismatch",
+            "identity_locked",
+            "identity_already_bound",
+            "identity_checks_exhausted",
+            "upstream_unavailable",
+        ),
+    },
     summary="Bind a real name and ID number (实名认证), checked with the population registry",
 )
 async def bind_identity(
@@ -64,7 +74,7 @@ async def bind_identity(
 
 @post(
     "/admin/residents/search",
-    opt={"roles": {"reviewer"}},
+    opt={"roles": {"reviewer"}, "problems": ("phone_invalid", "not_found")},
     status_code=200,
     summary="Find a resident by phone (reviewers, to correct a record)",
 )
@@ -82,7 +92,16 @@ async def find_resident(data: ResidentSearch, audit: AuditFn) -> ResidentFound:
 
 @put(
     "/admin/residents/{resident_id:str}/identity",
-    opt={"roles": {"reviewer"}},
+    opt={
+        "roles": {"reviewer"},
+        "problems": (
+            "not_found",
+            "id_number_invalid",
+            "identity_mismatch",
+            "identity_already_bound",
+            "upstream_unavailable",
+        ),
+    },
     summary="Correct a resident's real name and ID number (reviewers, with a reason)",
 )
 async def correct_identity(
@@ -108,7 +127,7 @@ async def correct_identity(
 
 @get(
     "/enterprises/{credit_code:str}",
-    opt={"kind": "resident", "aal": 2},
+    opt={"kind": "resident", "aal": 2, "problems": ("credit_code_invalid",)},
     summary="An enterprise's profile, for its administrators",
 )
 async def read_enterprise(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from app_api.addresses import client_address, trusted_networks
 from app_api.auth import sessions
 from app_api.auth.sessions import Principal
 from app_api.errors import Problem
@@ -31,13 +32,16 @@ def services_of(connection: ASGIConnection) -> Services:
 
 
 def client_ip(connection: ASGIConnection) -> str:
-    """The caller's address; ``X-Forwarded-For`` is believed only from a trusted proxy."""
-    peer = connection.client.host if connection.client else "unknown"
-    trusted = services_of(connection).settings.trusted_proxies
-    forwarded = connection.headers.get("x-forwarded-for")
-    if forwarded and peer in trusted:
-        return forwarded.split(",")[0].strip()
-    return peer
+    """The caller's address (see :mod:`app_api.addresses`), decided once per request."""
+    decided = connection.scope.get("superapp.client_ip")
+    if decided is None:
+        decided = client_address(
+            connection.client.host if connection.client else None,
+            connection.headers.getall("x-forwarded-for", []),
+            trusted_networks(services_of(connection).settings.trusted_proxies),
+        )
+        connection.scope["superapp.client_ip"] = decided  # type: ignore[typeddict-unknown-key]
+    return decided
 
 
 async def require_access(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

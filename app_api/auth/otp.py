@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from aredis_om import NotFoundError
-
+from app_api import ratelimit
 from app_api.auth.state import OtpChallenge
 from app_api.errors import Problem
 from app_api.kv import save_expiring
@@ -14,21 +15,7 @@ from app_api.services import Services
 from integrations.sms import SmsError
 
 CODE_TEMPLATE = "LOGIN_CODE"
-
-
-async def _take(services: Services, key: str, limit: int, window_s: int) -> int | None:
-    """Count one use of ``key`` in a fixed window; returns seconds to wait when over ``limit``."""
-    redis = services.redis
-    # The window starts with the key, in the same round trip: no crash leaves a counter
-    # without an expiry (which would lock a phone out for good).
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(key, 0, ex=window_s, nx=True)
-        pipe.incr(key)
-        _, count = await pipe.execute()
-    if count > limit:
-        ttl = await redis.ttl(key)
-        return max(int(ttl), 1)
-    return None
+T = TypeVar("T")
 
 
 async def request_code(services: Services, phone: str, client_ip: str) -> None:
@@ -50,7 +37,7 @@ async def request_code(services: Services, phone: str, client_ip: str) -> None:
     try:
         for key, limit in counters:
             taken.append(key)
-            wait = await _take(services, key, limit, 3600)
+            wait = await ratelimit.take(redis, key, limit, 3600)
             if wait is not None:
                 raise Problem("rate_limited", seconds=wait, headers={"Retry-After": str(wait)})
         code = f"{secrets.randbelow(10**6):06d}"
@@ -61,7 +48,7 @@ async def request_code(services: Services, phone: str, client_ip: str) -> None:
         # A refused or failed send must not count against the resident.
         await redis.delete(resend_key)
         for key in taken:
-            await redis.decr(key)
+            await ratelimit.give_back(redis, key)
         if isinstance(exc, SmsError):
             raise Problem("sms_unavailable") from exc
         raise
@@ -69,28 +56,43 @@ async def request_code(services: Services, phone: str, client_ip: str) -> None:
     await save_expiring(challenge, cfg.otp_ttl_s)
 
 
-async def verify_code(services: Services, phone: str, code: str) -> None:
-    """Accept ``code`` once for ``phone`` or raise ``otp_*`` problems; wrong tries are counted."""
+# Count the guess before judging it, in one step: of forty concurrent guesses only the
+# first ``otp_max_attempts`` are ever compared with the code. Returns nil when there is
+# no code, else the count including this guess and the code's hash.
+_SPEND_GUESS = """
+if redis.call('exists', KEYS[1]) == 0 then return false end
+local n = redis.call('hincrby', KEYS[1], 'attempts', 1)
+return {n, redis.call('hget', KEYS[1], 'code_hash')}
+"""
+
+
+async def verify_code(
+    services: Services, phone: str, code: str, account: Callable[[], Awaitable[T]]
+) -> T:
+    """Accept ``code`` once for ``phone`` or raise ``otp_*`` problems; every guess is counted.
+
+    ``account`` finds the account signing in, once the code is known to be right and before
+    it is spent: a refusal there (a resident at the operator portal) leaves the code usable,
+    and without the right code no one learns whether the phone has an account.
+    """
     cfg = services.settings
-    phone_key = services.keyed_hash("phone", phone)
-    try:
-        challenge = await OtpChallenge.get(phone_key)
-    except NotFoundError:
-        raise Problem("otp_expired") from None
-    if challenge.attempts >= cfg.otp_max_attempts:
+    key = OtpChallenge.make_primary_key(services.keyed_hash("phone", phone))
+    spent = await services.redis.eval(_SPEND_GUESS, 1, key)
+    if not spent:
+        raise Problem("otp_expired")
+    attempts, code_hash = int(spent[0]), spent[1]
+    if isinstance(code_hash, bytes):
+        code_hash = code_hash.decode()
+    if attempts > cfg.otp_max_attempts:
         raise Problem("otp_locked")
     expected = services.keyed_hash("otp", f"{phone}:{code}")
-    if hmac.compare_digest(expected, challenge.code_hash):
+    if hmac.compare_digest(expected, code_hash):
+        found = await account()
         # Single use even under concurrent logins: only one caller deletes the key.
-        if await services.redis.delete(challenge.key()) == 1:
-            return
+        if await services.redis.delete(key) == 1:
+            return found
         raise Problem("otp_expired")
-    attempts = await services.redis.hincrby(challenge.key(), "attempts", 1)
-    if await services.redis.ttl(challenge.key()) == -1:
-        # The code expired between the read and the count: do not leave a key without TTL.
-        await services.redis.delete(challenge.key())
-        raise Problem("otp_expired")
-    remaining = cfg.otp_max_attempts - int(attempts)
+    remaining = cfg.otp_max_attempts - attempts
     if remaining <= 0:
         raise Problem("otp_locked")
     raise Problem("otp_invalid", remaining=remaining)

@@ -6,6 +6,7 @@ import msgspec
 from litestar import Request, Router, post
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from app_api import ratelimit
 from app_api.audit.chain import AuditEntry
 from app_api.auth import accounts, otp, sessions, totp
 from app_api.auth.guards import client_ip
@@ -29,6 +30,14 @@ from app_api.services import Services
 PUBLIC = {"public": True}
 
 
+async def _throttle_address(services: Services, request: Request, what: str, limit: int) -> None:
+    """Count one attempt from this client address; past ``limit`` an hour, wait."""
+    key = f"superapp:{what}-ip:{services.keyed_hash('ip', client_ip(request))}"
+    wait = await ratelimit.take(services.redis, key, limit, 3600)
+    if wait is not None:
+        raise Problem("rate_limited", seconds=wait, headers={"Retry-After": str(wait)})
+
+
 def _phone(raw: str) -> str:
     try:
         return validate_phone(raw)
@@ -36,24 +45,54 @@ def _phone(raw: str) -> str:
         raise Problem(exc.code) from None
 
 
-@post("/otp", opt=PUBLIC, status_code=HTTP_202_ACCEPTED, summary="Send a login code by SMS")
+@post(
+    "/otp",
+    opt={
+        **PUBLIC,
+        "problems": ("phone_invalid", "otp_resend_too_soon", "rate_limited", "sms_unavailable"),
+    },
+    status_code=HTTP_202_ACCEPTED,
+    summary="Send a login code by SMS",
+)
 async def send_code(data: OtpRequest, request: Request, services: Services) -> OtpSent:
     await otp.request_code(services, _phone(data.phone), client_ip(request))
     cfg = services.settings
     return OtpSent(expires_in=cfg.otp_ttl_s, resend_after=cfg.otp_resend_interval_s)
 
 
-@post("/login", opt=PUBLIC, status_code=200, summary="Sign in with phone and SMS code")
+@post(
+    "/login",
+    opt={
+        **PUBLIC,
+        "problems": (
+            "phone_invalid",
+            "rate_limited",
+            "otp_invalid",
+            "otp_expired",
+            "otp_locked",
+            "forbidden",
+            "conflict",
+        ),
+    },
+    status_code=200,
+    summary="Sign in with phone and SMS code",
+)
 async def login(data: LoginRequest, request: Request, services: Services) -> LoginResult:
     phone = _phone(data.phone)
+    await _throttle_address(services, request, "login", services.settings.login_per_ip_per_hour)
+    # The code is judged before the account is looked up: without the right code, an
+    # operator's phone and anyone else's get the same answer.
     if data.portal == "operator":
-        # Check the account before spending the code, so a wrong portal costs no try.
-        operator = await accounts.operator_for_login(phone)
-        await otp.verify_code(services, phone, data.code)
-        kind, account_id = "operator", str(operator.id)
+        kind = "operator"
+        found = await otp.verify_code(
+            services, phone, data.code, lambda: accounts.operator_for_login(phone)
+        )
     else:
-        await otp.verify_code(services, phone, data.code)
-        kind, account_id = "resident", str((await accounts.resident_for_login(phone)).id)
+        kind = "resident"
+        found = await otp.verify_code(
+            services, phone, data.code, lambda: accounts.resident_for_login(phone)
+        )
+    account_id = str(found.id)
     pair, _ = await sessions.start(services, kind, account_id)
     await services.audit.append(
         AuditEntry(
@@ -70,7 +109,12 @@ async def login(data: LoginRequest, request: Request, services: Services) -> Log
     return LoginResult(**msgspec.structs.asdict(pair), account=account)
 
 
-@post("/refresh", opt=PUBLIC, status_code=200, summary="Swap a refresh token for a new pair")
+@post(
+    "/refresh",
+    opt={**PUBLIC, "problems": ("token_invalid", "refresh_reused")},
+    status_code=200,
+    summary="Swap a refresh token for a new pair",
+)
 async def refresh(data: RefreshRequest, services: Services) -> LoginResult:
     pair, principal = await sessions.rotate(services, data.refresh_token)
     account = await accounts.describe(principal.kind, principal.account_id, aal=principal.aal)
@@ -82,11 +126,16 @@ async def refresh(data: RefreshRequest, services: Services) -> LoginResult:
     status_code=HTTP_204_NO_CONTENT,
     summary="End this session everywhere it was refreshed",
 )
-async def logout(principal: Principal) -> None:
-    await sessions.revoke(principal.family_id)
+async def logout(principal: Principal, services: Services) -> None:
+    await sessions.revoke(services, principal.family_id)
 
 
-@post("/totp/enrolment", status_code=200, summary="Start setting up an authenticator app")
+@post(
+    "/totp/enrolment",
+    opt={"problems": ("totp_already_enrolled",)},
+    status_code=200,
+    summary="Start setting up an authenticator app",
+)
 async def totp_enrol(principal: Principal, services: Services) -> TotpEnrolment:
     label = await accounts.label_for(principal.kind, principal.account_id)
     enrolment = await totp.enrol(services, principal.kind, principal.account_id, label)
@@ -95,17 +144,39 @@ async def totp_enrol(principal: Principal, services: Services) -> TotpEnrolment:
     )
 
 
-@post("/totp/confirmation", status_code=200, summary="Confirm the authenticator with a first code")
+@post(
+    "/totp/confirmation",
+    opt={"problems": ("totp_invalid", "totp_locked", "totp_not_enrolled", "totp_already_enrolled")},
+    status_code=200,
+    summary="Confirm the authenticator with a first code",
+)
 async def totp_confirm(data: TotpCode, principal: Principal, services: Services) -> RecoveryCodes:
     codes = await totp.confirm(services, principal.kind, principal.account_id, data.code)
-    await sessions.raise_assurance(principal.family_id, 2)
+    await sessions.raise_assurance(services, principal.family_id, 2)
     return RecoveryCodes(recovery_codes=codes, aal=2)
 
 
-@post("/totp/verification", status_code=200, summary="Pass the second factor for this session")
-async def totp_verify(data: TotpVerify, principal: Principal, services: Services) -> Assurance:
+@post(
+    "/totp/verification",
+    # validation_failed: neither a code nor a recovery code.
+    opt={
+        "problems": (
+            "validation_failed",
+            "totp_invalid",
+            "totp_locked",
+            "rate_limited",
+            "totp_not_enrolled",
+        )
+    },
+    status_code=200,
+    summary="Pass the second factor for this session",
+)
+async def totp_verify(
+    data: TotpVerify, principal: Principal, request: Request, services: Services
+) -> Assurance:
     if not data.code and not data.recovery_code:
         raise Problem("validation_failed")
+    await _throttle_address(services, request, "totp", services.settings.totp_per_ip_per_hour)
     method = await totp.verify(
         services,
         principal.kind,
@@ -113,7 +184,7 @@ async def totp_verify(data: TotpVerify, principal: Principal, services: Services
         code=data.code,
         recovery_code=data.recovery_code,
     )
-    await sessions.raise_assurance(principal.family_id, 2)
+    await sessions.raise_assurance(services, principal.family_id, 2)
     left = await totp.remaining_recovery_codes(principal.kind, principal.account_id)
     return Assurance(aal=2, method=method, recovery_codes_left=left)
 

@@ -102,7 +102,7 @@ async def rotate(services: Services, refresh_token: str) -> tuple[TokenPair, Pri
     if family is None:
         raise Problem("token_invalid")
     if uses > 1:
-        await revoke(row.family_id)
+        await revoke(services, row.family_id)
         raise Problem("refresh_reused")
     pair = await _issue(services, family)
     principal = Principal(
@@ -111,17 +111,25 @@ async def rotate(services: Services, refresh_token: str) -> tuple[TokenPair, Pri
     return pair, principal
 
 
-async def revoke(family_id: str) -> None:
+# Each writes one field of a family that still exists, in one step: a whole-record save
+# from a step-up that read the family before a logout would bring the revoked session
+# back, and a write to an expired key would recreate it without an expiry.
+_REVOKE = (
+    "if redis.call('exists', KEYS[1]) == 1 then redis.call('hset', KEYS[1], 'revoked', '1') end"
+)
+_RAISE = """
+if redis.call('hget', KEYS[1], 'revoked') ~= '0' then return 0 end
+if tonumber(redis.call('hget', KEYS[1], 'aal')) >= tonumber(ARGV[1]) then return 0 end
+redis.call('hset', KEYS[1], 'aal', ARGV[1])
+return 1
+"""
+
+
+async def revoke(services: Services, family_id: str) -> None:
     """End a session family: every access and refresh token of it stops working."""
-    family = await _live_family(family_id)
-    if family is not None:
-        family.revoked = 1
-        await family.save()
+    await services.redis.eval(_REVOKE, 1, SessionFamily.make_primary_key(family_id))
 
 
-async def raise_assurance(family_id: str, aal: int) -> None:
-    """Record that this session passed a second factor."""
-    family = await _live_family(family_id)
-    if family is not None and family.aal < aal:
-        family.aal = aal
-        await family.save()
+async def raise_assurance(services: Services, family_id: str, aal: int) -> None:
+    """Record that this live session passed a second factor; a revoked one stays revoked."""
+    await services.redis.eval(_RAISE, 1, SessionFamily.make_primary_key(family_id), aal)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import msgspec
@@ -16,6 +18,7 @@ import pyotp
 import segno
 from tortoise.transactions import in_transaction
 
+from app_api import ratelimit
 from app_api.errors import Problem
 from app_api.identity.models import RecoveryCode, TotpFactor
 from app_api.services import Services
@@ -89,8 +92,49 @@ async def _accept_totp(services: Services, factor: TotpFactor, code: str) -> Non
         raise Problem("totp_invalid")
 
 
+@asynccontextmanager
+async def _guess(services: Services, kind: str, account_id: str) -> AsyncIterator[None]:
+    """Count a second-factor guess before it is judged; lock the factor after too many.
+
+    The count is taken first and atomically, so sixty codes sent at once still have only
+    ``totp_max_failures`` of them checked. A right code clears the count; the fifth wrong
+    one locks the factor for ``totp_lock_s`` from that moment (TOTP, recovery codes and
+    enrolment confirmation alike).
+    """
+    cfg = services.settings
+    redis = services.redis
+    key = f"superapp:totp-fail:{services.keyed_hash('account', f'{kind}:{account_id}')}"
+    place, wait = await ratelimit.count(redis, key, cfg.totp_lock_s)
+    if place > cfg.totp_max_failures:
+        raise _locked(wait)
+    try:
+        yield
+    except Problem as exc:
+        if exc.code != "totp_invalid":
+            await ratelimit.give_back(redis, key)
+            raise
+        if place == cfg.totp_max_failures:
+            # The lock runs from the last allowed mistake, not from the first.
+            await redis.expire(key, cfg.totp_lock_s)
+            raise _locked(cfg.totp_lock_s) from None
+        raise
+    except BaseException:
+        await ratelimit.give_back(redis, key)
+        raise
+    await redis.delete(key)
+
+
+def _locked(wait_s: int) -> Problem:
+    return Problem("totp_locked", minutes=-(-wait_s // 60), headers={"Retry-After": str(wait_s)})
+
+
 async def confirm(services: Services, kind: str, account_id: str, code: str) -> list[str]:
     """Confirm enrolment with a first code; returns the recovery codes (shown once)."""
+    async with _guess(services, kind, account_id):
+        return await _confirm(services, kind, account_id, code)
+
+
+async def _confirm(services: Services, kind: str, account_id: str, code: str) -> list[str]:
     factor = await _factor(kind, account_id)
     if factor is None:
         raise Problem("totp_not_enrolled")
@@ -114,6 +158,13 @@ async def verify(
     services: Services, kind: str, account_id: str, *, code: str | None, recovery_code: str | None
 ) -> str:
     """Check a TOTP code or spend a recovery code; returns which one was used."""
+    async with _guess(services, kind, account_id):
+        return await _verify(services, kind, account_id, code=code, recovery_code=recovery_code)
+
+
+async def _verify(
+    services: Services, kind: str, account_id: str, *, code: str | None, recovery_code: str | None
+) -> str:
     factor = await _factor(kind, account_id)
     if factor is None or not factor.confirmed_at:
         raise Problem("totp_not_enrolled")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Router, delete, get, post
+from litestar import Request, Router, delete, get, post
 
 from app_api.auth.sessions import Principal
 from app_api.delegation import service
 from app_api.delegation.schemas import DelegationList, DelegationOut, DelegationRequest, ScopeOut
 from app_api.delegation.scopes import grantable
-from app_api.deps import AuditFn
 from app_api.identity.models import Delegation
+from app_api.writes import audited_write
 from locales import gettext
 
 RESIDENT = {"kind": "resident"}
@@ -20,10 +20,16 @@ async def list_scopes() -> list[ScopeOut]:
     return [ScopeOut(scope=s, label=gettext(label)) for s, label in grantable().items()]
 
 
-@post("/", opt=RESIDENT, status_code=201, summary="Let a relative act for me (亲情代办)")
-async def grant(data: DelegationRequest, principal: Principal, audit: AuditFn) -> DelegationOut:
-    row = await service.grant(principal.account_id, data)
-    await audit("delegation.grant", f"delegation:{row.id}", "family_proxy")
+@post(
+    "/",
+    opt={**RESIDENT, "problems": ("phone_invalid", "delegation_invalid")},
+    status_code=201,
+    summary="Let a relative act for me (亲情代办)",
+)
+async def grant(data: DelegationRequest, principal: Principal, request: Request) -> DelegationOut:
+    async with audited_write(request) as audit:
+        row = await service.grant(principal.account_id, data)
+        await audit("delegation.grant", f"delegation:{row.id}", "family_proxy")
     return await service.describe(row)
 
 
@@ -37,10 +43,16 @@ async def list_delegations(principal: Principal) -> DelegationList:
     )
 
 
-@delete("/{delegation_id:str}", opt=RESIDENT, status_code=200, summary="End a delegation")
-async def revoke(delegation_id: str, principal: Principal, audit: AuditFn) -> DelegationOut:
-    row = await service.revoke(principal.account_id, delegation_id)
-    await audit("delegation.revoke", f"delegation:{row.id}", "family_proxy")
+@delete(
+    "/{delegation_id:str}",
+    opt={**RESIDENT, "problems": ("not_found",)},
+    status_code=200,
+    summary="End a delegation",
+)
+async def revoke(delegation_id: str, principal: Principal, request: Request) -> DelegationOut:
+    async with audited_write(request) as audit:
+        row = await service.revoke(principal.account_id, delegation_id)
+        await audit("delegation.revoke", f"delegation:{row.id}", "family_proxy")
     return await service.describe(row)
 
 

@@ -14,7 +14,10 @@ from locales import gettext
 
 
 async def grant(grantor_id: str, request: DelegationRequest) -> Delegation:
-    """Let the relative with ``relative_phone`` act for the grantor within the scopes."""
+    """Let the relative with ``relative_phone`` act for the grantor within the scopes.
+
+    Call inside the request's transaction: the relative's account and the grant land together.
+    """
     try:
         phone = validate_phone(request.relative_phone)
     except NumberError as exc:
@@ -23,9 +26,10 @@ async def grant(grantor_id: str, request: DelegationRequest) -> Delegation:
     scopes = sorted(set(request.scopes))
     if any(scope not in known for scope in scopes):
         raise Problem("delegation_invalid")
-    grantee = await Resident.get_or_none(phone=phone)
-    if grantee is None:
-        raise Problem("relative_not_found")
+    # A relative who has not signed in yet gets an account (a phone is an account) that the
+    # delegation waits in: the answer is the same whether or not the phone was known, so
+    # this is no way to find out who uses the app.
+    grantee, _ = await Resident.get_or_create(phone=phone)
     if str(grantee.id) == grantor_id:
         raise Problem("delegation_invalid")
     return await Delegation.create(

@@ -21,7 +21,7 @@ CREDIT_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 # First character: the registration authority (GB 32100-2015 table 1).
 CREDIT_AUTHORITIES = set("123456789ANY")
 
-_PHONE = re.compile(r"1[3-9]\d{9}")
+_PHONE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only: \d also matches ١ and ０
 
 
 class NumberError(ValueError):

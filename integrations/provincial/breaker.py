@@ -39,6 +39,11 @@ class CircuitBreaker:
             return True
         return False
 
+    def release_probe(self) -> None:
+        """The probe ended without an answer (cancelled, e.g. by a card's deadline): give the
+        turn back, so the next call probes instead of the breaker staying half-open forever."""
+        self._probe_out = False
+
     def retry_after_s(self) -> float:
         if self._opened_at is None:
             return 0.0

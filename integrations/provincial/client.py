@@ -11,13 +11,14 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 import aiohttp
 import msgspec
 from redis.asyncio import Redis
 
+from integrations import clock as calendar_clock
 from integrations.provincial import models as m
 from integrations.provincial.breaker import CircuitBreaker
 from integrations.provincial.cache import ResponseCache
@@ -70,8 +71,10 @@ class ProvincialClient:
         *,
         policies: Mapping[str, UpstreamPolicy] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        today: date | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._today = today
         self._app_id = app_id
         self._secret = secret
         self.cache = ResponseCache(redis, cache_key)
@@ -82,6 +85,11 @@ class ProvincialClient:
         }
         self._session: aiohttp.ClientSession | None = None
         self._random = random.Random()
+
+    def today(self) -> date:
+        """The date the province's records run up to (``SUPERAPP_TODAY`` when pinned, for
+        demos and tests; the sandbox reads the same setting)."""
+        return calendar_clock.today(self._today)
 
     async def close(self) -> None:
         await self.cache.settle()
@@ -163,20 +171,19 @@ class ProvincialClient:
         deadline = time.monotonic() + policy.budget_s
         attempt = 0
         while True:
+            # aiohttp reads a timeout <= 0 as "no timeout": with no time left, fail here
+            # (before taking the breaker's probe) rather than send a request that may hang.
+            timeout_s = min(policy.attempt_timeout_s, deadline - time.monotonic())
+            if timeout_s <= 0:
+                raise UpstreamUnavailable(upstream, "budget_exhausted")
+            probing = breaker.state == "half_open"
             if not breaker.allow():
                 raise UpstreamUnavailable(
                     upstream, "breaker_open", retry_after_s=breaker.retry_after_s()
                 )
-            remaining = deadline - time.monotonic()
             try:
                 payload = await self._once(
-                    upstream,
-                    method,
-                    path,
-                    query,
-                    body,
-                    extra or {},
-                    min(policy.attempt_timeout_s, remaining),
+                    upstream, method, path, query, body, extra or {}, timeout_s
                 )
                 try:
                     envelope = msgspec.json.decode(payload, type=m.Envelope[data_type])
@@ -191,14 +198,21 @@ class ProvincialClient:
                 raise
             except UpstreamUnavailable as exc:
                 breaker.record_failure()
-                attempt += 1
-                delay = policy.backoff_base_s * (2 ** (attempt - 1)) * (0.5 + self._random.random())
-                if exc.retry_after_s:
-                    delay = max(delay, exc.retry_after_s)
-                out_of_time = time.monotonic() + delay + 0.05 >= deadline
-                if not retry or attempt > policy.retries or out_of_time or exc.code == "malformed":
-                    raise
-                await asyncio.sleep(delay)
+                failure = exc
+            finally:
+                # A probe cancelled while it waited (a card's deadline) recorded nothing;
+                # after an answer this is a no-op. No await separates the two, so no other
+                # task can have taken the next probe in between.
+                if probing:
+                    breaker.release_probe()
+            attempt += 1
+            delay = policy.backoff_base_s * (2 ** (attempt - 1)) * (0.5 + self._random.random())
+            if failure.retry_after_s:
+                delay = max(delay, failure.retry_after_s)
+            out_of_time = time.monotonic() + delay + 0.05 >= deadline
+            if not retry or attempt > policy.retries or out_of_time or failure.code == "malformed":
+                raise failure
+            await asyncio.sleep(delay)
 
     async def _read(
         self,

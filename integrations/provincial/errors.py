@@ -17,7 +17,8 @@ class UpstreamUnavailable(UpstreamError):
     """The upstream did not answer usefully: timeout, 5xx, throttled, malformed, breaker open.
 
     ``code`` is one of ``timeout``, ``unreachable``, ``server_error``, ``throttled``,
-    ``malformed``, ``breaker_open``. Safe reads may be served from the stale cache instead.
+    ``malformed``, ``breaker_open``, ``budget_exhausted`` (no time was left to send an
+    attempt). Safe reads may be served from the stale cache instead.
     """
 
     def __init__(

@@ -3,6 +3,9 @@
 Anyone with a valid ID number has records whose variety follows age and a hash of the
 number; the demo city's named residents are the province's "test persons" with fixed
 situations, so the README can point a newcomer at each of them.
+
+Records run up to the month before the sandbox's today, which is the service's today
+(``integrations.clock``): a resident asking for "the last twelve months" always finds them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
-TODAY = date(2026, 11, 1)  # the sandbox's records run up to October 2026
 INSURANCE_TYPES = ("pension", "medical", "unemployment", "work_injury", "maternity")
 # Shares of the contribution base, in basis points: (personal, employer).
 RATES_BP = {
@@ -45,8 +47,9 @@ DEMO_PEOPLE: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Person:
-    """What the province holds on one person."""
+    """What the province holds on one person, as of ``today``."""
 
+    today: date
     id_number: str
     born: date
     male: bool
@@ -62,10 +65,11 @@ class Person:
 
     @property
     def age(self) -> int:
+        today = self.today
         return (
-            TODAY.year
+            today.year
             - self.born.year
-            - ((TODAY.month, TODAY.day) < (self.born.month, self.born.day))
+            - ((today.month, today.day) < (self.born.month, self.born.day))
         )
 
 
@@ -79,14 +83,15 @@ def _month_add(day: date, months: int) -> date:
     return date(total // 12, total % 12 + 1, 1)
 
 
-def person(id_number: str) -> Person:
-    """The person's records; raises ``ValueError`` for a number the province does not know."""
+def person(id_number: str, today: date) -> Person:
+    """The person's records as of ``today``; raises ``ValueError`` for a number the province
+    does not know."""
     if len(id_number) != 18 or not id_number[:17].isdigit():
         raise ValueError("unknown person")
     born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     male = int(id_number[16]) % 2 == 1
     rng = rng_for(id_number, "person")
-    age = TODAY.year - born.year
+    age = today.year - born.year
     retire_age = 60 if male else 55
     situation = DEMO_PEOPLE.get(id_number)
     if situation is None:
@@ -112,7 +117,7 @@ def person(id_number: str) -> Person:
         else None
     )
     months_in_fund = max(
-        0, (TODAY.year - insured_since.year) * 12 + TODAY.month - insured_since.month
+        0, (today.year - insured_since.year) * 12 + today.month - insured_since.month
     )
     has_fund = situation in ("worker", "worker_with_loan", "sealed_housing_fund", "retiree")
     deposit = base_fen * 24 // 100  # 12% employer + 12% personal
@@ -120,9 +125,10 @@ def person(id_number: str) -> Person:
         rng.randrange(30, 70) * deposit * min(months_in_fund, 120) // 100 if has_fund else 0
     )
     loan_started = (
-        _month_add(TODAY, -rng.randrange(12, 96)) if situation == "worker_with_loan" else None
+        _month_add(today, -rng.randrange(12, 96)) if situation == "worker_with_loan" else None
     )
     return Person(
+        today=today,
         id_number=id_number,
         born=born,
         male=male,
@@ -150,11 +156,11 @@ def paying(p: Person) -> bool:
 
 def social_summary(p: Person) -> dict:
     """Insured status per insurance type, base, months paid, personal pension account."""
-    last_paid = TODAY if paying(p) else (p.retired_on or _month_add(TODAY, -7))
+    last_paid = p.today if paying(p) else (p.retired_on or _month_add(p.today, -7))
     months = (
         0
         if p.situation == "minor"
-        else max(0, months_between(p.insured_since, min(last_paid, TODAY)))
+        else max(0, months_between(p.insured_since, min(last_paid, p.today)))
     )
 
     def status(kind: str) -> str:
@@ -187,7 +193,7 @@ def contributions(p: Person, first: date, last: date) -> list[dict]:
     """Monthly contribution lines (one per insurance type paid) between two months."""
     if p.situation == "minor":
         return []
-    end = TODAY if paying(p) else (p.retired_on or _month_add(TODAY, -7))
+    end = p.today if paying(p) else (p.retired_on or _month_add(p.today, -7))
     rows = []
     month = max(first, p.insured_since)
     while month <= min(last, _month_add(end, -1)):
@@ -212,7 +218,7 @@ def pension_payments(p: Person) -> list[dict]:
     if not p.retired_on:
         return []
     rows = []
-    month = _month_add(TODAY, -1)
+    month = _month_add(p.today, -1)
     while month >= p.retired_on:
         raise_steps = max(0, month.year - p.retired_on.year)
         amount = p.pension_fen * (1000 + 30 * raise_steps) // 1000  # yearly uprating around 3%
@@ -257,7 +263,7 @@ def fund_transactions(p: Person) -> list[dict]:
     )
     rows: list[dict] = []
     balance = p.fund_balance_fen
-    month = _month_add(TODAY, -1)
+    month = _month_add(p.today, -1)
     for _ in range(36):
         if month.month == 6:
             interest = balance * 150 // 10_000
@@ -302,7 +308,7 @@ def loan(p: Person) -> dict | None:
     rate_bp = 285  # 2.85% a year, first-home housing fund rate
     monthly_rate = rate_bp / 10_000 / 12
     instalment = round(p.loan_amount_fen * monthly_rate / (1 - (1 + monthly_rate) ** -term))
-    paid = months_between(p.loan_started, TODAY)
+    paid = months_between(p.loan_started, p.today)
     balance = p.loan_amount_fen
     for _ in range(paid):
         balance -= instalment - round(balance * monthly_rate)
@@ -313,7 +319,7 @@ def loan(p: Person) -> dict | None:
         "term_months": term,
         "rate_bp": rate_bp,
         "started_on": f"{p.loan_started:%Y-%m-%d}",
-        "next_instalment": {"due_on": f"{TODAY:%Y-%m}-20", "amount_fen": instalment},
+        "next_instalment": {"due_on": f"{p.today:%Y-%m}-20", "amount_fen": instalment},
     }
 
 

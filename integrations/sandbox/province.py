@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from integrations import clock
 from integrations.sandbox import people
 from integrations.sandbox.faults import FaultBoard
 from integrations.sandbox.guard import SignatureGuard, gateway_error
@@ -51,9 +52,12 @@ def _month(value: str | None, default: date) -> date:
 class ProvincialGateway:
     """Handlers of the four upstreams: social security, housing fund, population, enterprise."""
 
-    def __init__(self, guard: SignatureGuard, faults: FaultBoard) -> None:
+    def __init__(
+        self, guard: SignatureGuard, faults: FaultBoard, today: date | None = None
+    ) -> None:
         self.guard = guard
         self.faults = faults
+        self._today = today  # pinned by SUPERAPP_TODAY, as the service's is; else the calendar
         self.registry = PopulationRegistry()
         self.certificates: dict[str, dict] = {}
         self.withdrawals: dict[str, dict] = {}
@@ -113,7 +117,7 @@ class ProvincialGateway:
         else:
             id_number = request.query.get("id_number")
         try:
-            person = people.person(str(id_number or ""))
+            person = people.person(str(id_number or ""), clock.today(self._today))
         except ValueError:
             return gateway_error(404, "PERSON_NOT_FOUND", "no record for this person")
         return await handler(request, person, body)
@@ -126,8 +130,8 @@ class ProvincialGateway:
         self, request: web.Request, p: people.Person, _body: Any
     ) -> web.Response:
         try:
-            first = _month(request.query.get("from"), date(people.TODAY.year, 1, 1))
-            last = _month(request.query.get("to"), people.TODAY)
+            first = _month(request.query.get("from"), date(p.today.year, 1, 1))
+            last = _month(request.query.get("to"), p.today)
         except ValueError:
             return gateway_error(400, "INVALID_PARAMETER", "from/to are YYYY-MM")
         if first > last:

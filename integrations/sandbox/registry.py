@@ -72,7 +72,7 @@ class PopulationRegistry:
             id_number = str(body["id_number"])
         except (ValueError, KeyError, TypeError):
             return web.json_response(
-                {"code": "INVALID_PARAMETER", "message": "body is {\"id_number\": ...}"},
+                {"code": "INVALID_PARAMETER", "message": 'body is {"id_number": ...}'},
                 status=400,
             )
         self.register_phone(phone, id_number)

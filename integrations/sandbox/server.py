@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import msgspec
 from aiohttp import web
 
@@ -20,6 +22,7 @@ class SandboxConfig(msgspec.Struct, frozen=True):
 
     app_secrets: dict[str, str]
     faults: dict[str, Fault] = {}  # in force from the start, e.g. from SUPERAPP_SANDBOX_FAULTS
+    today: date | None = None  # the service's SUPERAPP_TODAY; unset, the calendar in China
 
 
 def create_sandbox(config: SandboxConfig) -> web.Application:
@@ -47,7 +50,7 @@ def create_sandbox(config: SandboxConfig) -> web.Application:
         faults.clear()
         return web.json_response({})
 
-    province = ProvincialGateway(SignatureGuard(config.app_secrets), faults)
+    province = ProvincialGateway(SignatureGuard(config.app_secrets), faults, config.today)
     app[PROVINCE] = province
     app.router.add_routes(province.routes())
     app.router.add_post("/sms/v1/messages", send_sms)

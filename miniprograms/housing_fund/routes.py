@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, Router, get, post
+from litestar.openapi import ResponseSpec
 
 from integrations.provincial import AuditHook, ProvincialClient
 from miniprograms.common import IdempotencyKey, PageNo, PageSize
@@ -18,16 +19,27 @@ from miniprograms.housing_fund.schemas import (
 
 VIEW = {"kind": "resident", "scope": "view_housing_fund"}
 APPLY = {"kind": "resident", "scope": "apply_housing_fund_withdrawal"}
+# What a read of the province can answer besides data (see the OpenAPI document).
+UPSTREAM = ("real_name_required", "upstream_unavailable", "upstream_refused")
+ACCOUNT = (*UPSTREAM, "housing_fund_account_not_found")
 
 
-@get("/account", opt=VIEW, summary="Account status, balance and monthly deposit")
+@get(
+    "/account",
+    opt={**VIEW, "problems": ACCOUNT},
+    summary="Account status, balance and monthly deposit",
+)
 async def read_account(
     subject: Subject, provincial: ProvincialClient, audit: AuditHook
 ) -> AccountOut:
     return await service.account(provincial, subject, audit)
 
 
-@get("/transactions", opt=VIEW, summary="Deposits, interest and repayments (paged, newest first)")
+@get(
+    "/transactions",
+    opt={**VIEW, "problems": ACCOUNT},
+    summary="Deposits, interest and repayments (paged, newest first)",
+)
 async def read_transactions(
     subject: Subject,
     provincial: ProvincialClient,
@@ -38,15 +50,35 @@ async def read_transactions(
     return await service.transactions(provincial, subject, audit, page, page_size)
 
 
-@get("/loan", opt=VIEW, summary="Housing fund loan: amount, balance, next instalment")
+@get(
+    "/loan",
+    opt={**VIEW, "problems": (*ACCOUNT, "housing_fund_loan_not_found")},
+    summary="Housing fund loan: amount, balance, next instalment",
+)
 async def read_loan(subject: Subject, provincial: ProvincialClient, audit: AuditHook) -> LoanOut:
     return await service.loan(provincial, subject, audit)
 
 
 @post(
     "/withdrawals",
-    opt=APPLY,
+    opt={
+        **APPLY,
+        "problems": (
+            *ACCOUNT,
+            "idempotency_key_required",
+            "idempotency_key_reused",
+            "housing_fund_sealed",
+            "withdrawal_exceeds_balance",
+            "withdrawal_reason_invalid",
+        ),
+    },
     summary="Apply to withdraw (提取); the same Idempotency-Key never files twice",
+    responses={
+        200: ResponseSpec(
+            WithdrawalOut,
+            description="Filed before with this Idempotency-Key: the same application",
+        )
+    },
 )
 async def apply_withdrawal(
     data: WithdrawalRequest,
@@ -62,7 +94,9 @@ async def apply_withdrawal(
 
 
 @get(
-    "/withdrawals/{application_id:str}", opt=VIEW, summary="A withdrawal application and its status"
+    "/withdrawals/{application_id:str}",
+    opt={**VIEW, "problems": ("not_found", "real_name_required")},
+    summary="A withdrawal application and its status",
 )
 async def read_withdrawal(
     application_id: str, subject: Subject, provincial: ProvincialClient, audit: AuditHook

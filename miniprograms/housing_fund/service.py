@@ -18,7 +18,14 @@ from integrations.provincial import (
 )
 from integrations.provincial import models as upstream_models
 from locales import format_moment, gettext
-from miniprograms.common import freshness, id_number_of, paged, refused, upstream
+from miniprograms.common import (
+    freshness,
+    id_number_of,
+    paged,
+    refused,
+    upstream,
+    upstream_key,
+)
 from miniprograms.contract import Problem, Subject, day, money
 from miniprograms.housing_fund import labels
 from miniprograms.housing_fund.models import WithdrawalApplication
@@ -142,11 +149,16 @@ def fingerprint(request: WithdrawalRequest) -> str:
 
 
 async def _claim(
-    subject: Subject, key: str, request: WithdrawalRequest
+    subject: Subject, key: str, request: WithdrawalRequest, wait_s: float
 ) -> tuple[WithdrawalApplication, bool]:
-    """Own the row for (resident, key), or find the finished twin. Returns (row, must_file)."""
+    """Own the row for (resident, key), or find the finished twin. Returns (row, must_file).
+
+    Waits at most ``wait_s`` for a twin still filing: every pass of the loop, whichever way
+    it went, ends at the deadline check and a pause.
+    """
     digest = fingerprint(request)
-    deadline = asyncio.get_running_loop().time() + 3.0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
     while True:
         try:
             row = await WithdrawalApplication.create(
@@ -162,15 +174,15 @@ async def _claim(
             row = await WithdrawalApplication.get_or_none(
                 resident_id=subject.resident_id, idempotency_key=key
             )
-        if row is None:  # the twin failed and let go of the key: try to own it
-            continue
-        if row.fingerprint != digest:
-            raise Problem("idempotency_key_reused")
-        if row.application_no:
-            return row, False
-        if datetime.now(UTC) - row.submitted_at > ABANDONED_AFTER:
-            return row, True
-        if asyncio.get_running_loop().time() > deadline:
+        # No row: the twin failed and let go of the key; the next pass tries to own it.
+        if row is not None:
+            if row.fingerprint != digest:
+                raise Problem("idempotency_key_reused")
+            if row.application_no:
+                return row, False
+            if datetime.now(UTC) - row.submitted_at > ABANDONED_AFTER:
+                return row, True
+        if loop.time() > deadline:
             raise Problem("upstream_unavailable", seconds=5, headers={"Retry-After": "5"})
         await asyncio.sleep(TWIN_POLL_S)
 
@@ -186,17 +198,18 @@ async def apply_withdrawal(
     if not key:
         raise Problem("idempotency_key_required")
     id_number = id_number_of(subject)
-    row, must_file = await _claim(subject, key, request)
+    # A twin's filing takes at most one provincial budget; wait about twice that for it.
+    wait_s = 2 * client.policies["housing_fund"].budget_s
+    row, must_file = await _claim(subject, key, request, wait_s)
     if not must_file:
         return withdrawal_out(row), False
     # The province deduplicates too, so a retry after a crash never files twice.
-    upstream_key = hashlib.sha256(f"{subject.resident_id}:{key}".encode()).hexdigest()[:40]
     try:
         filed = await client.apply_withdrawal(
             id_number,
             request.reason,
             request.amount_fen,
-            idempotency_key=upstream_key,
+            idempotency_key=upstream_key(subject, key),
             audit=audit,
             purpose=PURPOSE,
         )

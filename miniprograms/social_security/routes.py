@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar import Router, get, post
 from litestar.params import Parameter
 
 from integrations.provincial import AuditHook, ProvincialClient
-from locales import DISPLAY_TZ
 from miniprograms.common import IdempotencyKey, PageNo, PageSize
 from miniprograms.contract import Subject
 from miniprograms.social_security import service
@@ -25,16 +23,26 @@ VIEW = {"kind": "resident", "scope": "view_social_security"}
 # A certificate is a document issued in the resident's name, not a look at their records:
 # a relative needs to be trusted with it separately.
 ISSUE = {"kind": "resident", "scope": "issue_social_security_certificate"}
+# What a read of the province can answer besides data (see the OpenAPI document).
+UPSTREAM = ("real_name_required", "upstream_unavailable")
 
 
-@get("/summary", opt=VIEW, summary="Insured status, base, months paid, personal account")
+@get(
+    "/summary",
+    opt={**VIEW, "problems": UPSTREAM},
+    summary="Insured status, base, months paid, personal account",
+)
 async def read_summary(
     subject: Subject, provincial: ProvincialClient, audit: AuditHook
 ) -> SummaryOut:
     return await service.summary(provincial, subject, audit)
 
 
-@get("/contributions", opt=VIEW, summary="Monthly contribution records (paged)")
+@get(
+    "/contributions",
+    opt={**VIEW, "problems": (*UPSTREAM, "month_range_invalid")},
+    summary="Monthly contribution records (paged)",
+)
 async def read_contributions(
     subject: Subject,
     provincial: ProvincialClient,
@@ -44,11 +52,16 @@ async def read_contributions(
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> ContributionPage:
-    first, last = service.month_range(first, last, datetime.now(DISPLAY_TZ).date())
+    # The province's calendar, which the sandbox shares: "the last twelve months" of records.
+    first, last = service.month_range(first, last, provincial.today())
     return await service.contributions(provincial, subject, audit, first, last, page, page_size)
 
 
-@get("/pension-payments", opt=VIEW, summary="Pension paid to a retiree (paged, newest first)")
+@get(
+    "/pension-payments",
+    opt={**VIEW, "problems": UPSTREAM},
+    summary="Pension paid to a retiree (paged, newest first)",
+)
 async def read_pension_payments(
     subject: Subject,
     provincial: ProvincialClient,
@@ -61,7 +74,7 @@ async def read_pension_payments(
 
 @post(
     "/certificates",
-    opt=ISSUE,
+    opt={**ISSUE, "problems": (*UPSTREAM, "not_insured", "upstream_refused")},
     status_code=201,
     summary="Issue a contribution certificate (参保证明)",
 )

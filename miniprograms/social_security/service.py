@@ -33,6 +33,7 @@ def parse_month(value: str) -> date:
         or len(month) != 2
         or not (year + month).isdigit()
         or not 1 <= int(month) <= 12
+        or int(year) < 1  # there is no year 0: date() would raise
     ):
         raise Problem("month_range_invalid")
     return date(int(year), int(month), 1)

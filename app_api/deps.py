@@ -96,7 +96,13 @@ class AuditBuffer:
 
 async def provide_audit(request: Request) -> AuditFn:
     """``await audit(action, resource, purpose)`` records an act by the caller, at once."""
-    buffer = AuditBuffer(request)
+    return audit_about(request)
+
+
+def audit_about(request: Request, subject_id: str | None = None) -> AuditFn:
+    """Like the ``audit`` dependency, naming ``subject_id`` as whose data it was: an
+    operator's act on a resident's record belongs in that resident's access log."""
+    buffer = AuditBuffer(request, subject_id)
 
     async def audit(action: str, resource: str, purpose: str) -> None:
         await buffer(action, resource, purpose)

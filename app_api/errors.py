@@ -22,6 +22,7 @@ from litestar.exceptions import (
 )
 from tortoise.exceptions import IntegrityError
 
+from app_api.logs import mask_text
 from app_api.miniprogram import installed
 from app_api.strict import BODY_LIMIT
 from locales import N_, gettext
@@ -235,7 +236,8 @@ def problem_body(
         "status": status,
         "title": gettext(title),
         "detail": gettext(detail, **(params or {})),
-        "instance": instance,
+        # The path may carry a phone or ID number a client put there; answers mask them too.
+        "instance": mask_text(instance),
     }
 
 

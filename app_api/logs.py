@@ -11,15 +11,18 @@ import structlog
 
 from app_api.identity.numbers import mask_id_number, mask_phone
 
-# People group digits as they read them out: "138 0000 0001", "321302-19850312-0137". One
-# space or dash (or a wide space) may stand between any two digits of a number.
-_SEP = r"[ \-\u00a0\u3000]?"
-_ID = re.compile(rf"(?<![0-9A-Za-z])[1-8](?:{_SEP}\d){{16}}{_SEP}[\dXx](?![0-9A-Za-z])")
+# People group digits as they read them out: "138 0000 0001", "321302-19850312-0137",
+# "(138)0000.0001", and a URL may carry "138/0000/0001". One separator (spaces, dashes of
+# every width, dots, underscores, slashes, brackets, invisible joiners) may stand between
+# any two digits, and digits may be full-width (\d is Unicode here). Letters next to the
+# number do not protect it: over-masking a hash in a log costs nothing, a leak does.
+_SEP = r"[\s\-._/()\u00a0\u3000\u2010-\u2015\uff0d\u200b-\u200d\u2060\ufeff]?"
+_ID = re.compile(rf"(?<!\d)[1-8１-８](?:{_SEP}\d){{16}}{_SEP}[\dXx](?!\d)")
 # A mainland mobile, with or without the country code (+86, 0086 or 86).
 _PHONE = re.compile(
-    rf"(?<![0-9A-Za-z+])(?:(?:\+|00)?86{_SEP})?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?![0-9A-Za-z])"
+    rf"(?<![\d+])(?:(?:\+|00)?86{_SEP})?[1１]{_SEP}[3-9３-９](?:{_SEP}\d){{9}}(?!\d)"
 )
-_NOT_ID_CHAR = re.compile(r"[^0-9Xx]")
+_NOT_ID_CHAR = re.compile(r"[^\dXx]")
 _NOT_DIGIT = re.compile(r"\D")
 
 

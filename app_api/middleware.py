@@ -47,21 +47,31 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
             return
         started = time.perf_counter()
         status = 500
+        responded = hung_up = False
+
+        async def watch() -> Message:
+            nonlocal hung_up
+            message = await receive()
+            if message["type"] == "http.disconnect" and not responded:
+                hung_up = True
+            return message
 
         async def capture(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
             await send(message)
 
         try:
-            await app(scope, receive, capture)
+            await app(scope, watch, capture)
         finally:
             access_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
-                status=status,
+                # 499 (nginx's "client closed request"): the caller left before an answer,
+                # so whatever the app then said is no server error and reached no one.
+                status=499 if hung_up else status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
 

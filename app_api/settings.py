@@ -71,6 +71,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # generous for a household behind one NAT address, tight for a guessing script.
     login_per_ip_per_hour: int = 60
     totp_per_ip_per_hour: int = 60
+    delegations_per_account_per_day: int = 20  # grants a resident may make in a day
     totp_max_failures: int = 5  # wrong codes (TOTP or recovery) before the factor locks
     totp_lock_s: int = 900
     # Real-name binding attempts that reach the registry, per day. Per address it is higher:

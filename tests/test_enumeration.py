@@ -63,3 +63,19 @@ async def test_a_relative_who_signs_in_later_finds_the_delegation_waiting(env: E
     assert profile.status_code == 200
     assert await Resident.filter(phone="13500000022").count() == 1
     assert await Delegation.all().count() == 1
+
+
+async def test_grants_are_bounded_per_day_so_they_cannot_mass_create_accounts(env: Env) -> None:
+    elder = await env.login("13500000031")
+    limit = env.settings.delegations_per_account_per_day
+    statuses = []
+    for i in range(limit + 2):
+        resp = await env.client.post(
+            "/api/v1/delegations",
+            json={"relative_phone": f"1350001{i:04d}", "scopes": ["view_profile"]},
+            headers=env.auth(elder),
+        )
+        statuses.append(resp.status_code)
+    assert statuses == [201] * limit + [429, 429]
+    assert "retry-after" in resp.headers
+    assert await Resident.filter(phone__startswith="1350001").count() == limit

@@ -186,3 +186,40 @@ class TestPerAddress:
             )
             codes.append(resp.json()["code"])
         assert codes == ["totp_invalid", "totp_invalid", "rate_limited"]
+
+
+async def test_a_code_in_full_width_digits_is_refused_without_costing_a_try(env: Env) -> None:
+    code = await env.request_code(PHONE)
+    wide = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    resp = await env.client.post("/api/v1/auth/login", json={"phone": PHONE, "code": wide})
+    assert resp.status_code == 422 and resp.json()["code"] == "validation_failed"
+    assert (
+        await env.client.post("/api/v1/auth/login", json={"phone": PHONE, "code": code})
+    ).status_code == 200
+
+
+async def test_a_right_code_sent_again_does_not_count_towards_the_lock(env: Env) -> None:
+    tokens = await env.login(PHONE)
+    totp, _ = await env.enrol_totp(tokens)
+    # The confirmation spent this step's code; sending it again (a double-tap, three times
+    # over) is refused but is no guess.
+    code = totp.now()
+    results = await asyncio.gather(
+        *(
+            env.client.post(
+                "/api/v1/auth/totp/verification", json={"code": code}, headers=env.auth(tokens)
+            )
+            for _ in range(3)
+        )
+    )
+    assert [r.json()["code"] for r in results] == ["totp_invalid"] * 3
+    # All five mistakes are still to come: four are told so, the fifth locks.
+    answers = []
+    for i in range(5):
+        wrong = await env.client.post(
+            "/api/v1/auth/totp/verification",
+            json={"code": _not_now(totp, i)},
+            headers=env.auth(tokens),
+        )
+        answers.append(wrong.json()["code"])
+    assert answers == ["totp_invalid"] * 4 + ["totp_locked"]

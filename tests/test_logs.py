@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 
 import pytest
 import structlog
@@ -20,16 +21,37 @@ PHONES = [
     "138 0000 0001",
     "1380 000 0001",
 ]
+# Written in paths, with other separators, full-width or next to letters.
+ODD_PHONES = [
+    "138.0000.0001",
+    "138_0000_0001",
+    "/api/v1/nope/138/0000/0001",
+    "(138)0000-0001",
+    "138—0000—0001",
+    "138\u200b00000001",
+    "１３８００００００01",
+    "x13800000001x",
+    "13800000001abc",
+]
 ID_NUMBERS = [
     "321302 19850312 0137",
     "321302-19850312-0137",
     "3213 0219 8503 1201 37",
     "11010519491231002 X",
 ]
+ODD_ID_NUMBERS = ["321302198503120137a", "321302.19850312.0137", "x321302198503120137"]
 
 
 def _lines(capsys: pytest.CaptureFixture[str]) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+
+
+def _log_one(capsys: pytest.CaptureFixture[str], **fields: str) -> dict:
+    """Log one line with ``fields`` and return it as written."""
+    logs.configure("INFO", json=True)
+    structlog.get_logger("t").info("event", **fields)
+    [line] = _lines(capsys)
+    return line
 
 
 @pytest.mark.parametrize("written", PHONES)
@@ -51,12 +73,20 @@ def test_phones_are_masked_however_they_are_written(
 def test_id_numbers_with_spaces_or_dashes_are_masked(
     capsys: pytest.CaptureFixture[str], written: str
 ) -> None:
-    logs.configure("INFO", json=True)
-    structlog.get_logger("t").info("lookup", note=f"id {written}.")
-    [line] = _lines(capsys)
+    line = _log_one(capsys, note=f"id {written}.")
     digits = written.replace(" ", "").replace("-", "").upper()
-    assert line["note"] == f"id {digits[:3]}***********{digits[-4:]}."
+    assert line["note"] == f"id {digits[0]}****************{digits[-1]}."
     assert digits[6:14] not in json.dumps(line)
+
+
+@pytest.mark.parametrize("written", ODD_PHONES + ODD_ID_NUMBERS)
+def test_numbers_in_paths_odd_groupings_or_next_to_letters_are_masked(
+    capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    line = _log_one(capsys, path=f"/api/v1/x/{written}")
+    shown = unicodedata.normalize("NFKC", line["path"])
+    assert "****" in shown
+    assert "0000" not in shown.replace("****", "") and "19850312" not in shown
 
 
 def test_numbers_logged_as_integers_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,7 +94,7 @@ def test_numbers_logged_as_integers_are_masked(capsys: pytest.CaptureFixture[str
     structlog.get_logger("t").info("call", phone=13800000001, id=321302198503120137, ms=12)
     [line] = _lines(capsys)
     assert line["phone"] == "138****0001"
-    assert line["id"] == "321***********0137"
+    assert line["id"] == "3****************7"
     assert line["ms"] == 12
 
 
@@ -115,5 +145,5 @@ def test_tracebacks_from_stdlib_loggers_are_rendered_and_masked(
         logging.getLogger("uvicorn.error").exception("failed")
     [line] = _lines(capsys)
     assert line["exception"].startswith("Traceback (most recent call last):")
-    assert line["exception"].endswith("no account for 138****0001 / 321***********0137")
+    assert line["exception"].endswith("no account for 138****0001 / 3****************7")
     assert "0000 0001" not in json.dumps(line) and "19850312" not in json.dumps(line)

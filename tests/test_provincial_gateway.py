@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,7 @@ import aiohttp
 import msgspec
 import pytest
 
-from app_api import kv
+from app_api import kv, logs
 from integrations.provincial import (
     ProvincialClient,
     UpstreamPolicy,
@@ -356,3 +357,17 @@ async def test_a_redis_outage_fails_every_waiting_reader(sandbox: Sandbox) -> No
     finally:
         await c.close()
         await broken.aclose()
+
+
+async def test_a_failing_upstream_is_logged_as_a_warning_naming_it(
+    client: ProvincialClient, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs.configure("INFO", json=True)
+    _fault(sandbox, "error")
+    with pytest.raises(UpstreamUnavailable):
+        await client.social_summary(PERSON, audit=Audit(), purpose="test")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    failed = [line for line in lines if line["event"] == "upstream_failed"]
+    assert failed and all(line["level"] == "warning" for line in failed)
+    assert failed[0]["upstream"] == "social_security" and failed[0]["attempt"] == 1
+    assert PERSON not in json.dumps(lines)

@@ -52,7 +52,7 @@ def test_readme_walkthrough_logs_in_sees_home_refreshes_and_logs_out(
     assert me["phone"] == "138****0001" and me["name"] == "王**" and me["kind"] == "resident"
     profile = json.loads(lines[2])
     assert profile["district"]["label"] == "Sucheng District"
-    assert re.fullmatch(r"321\*{11}[0-9X]{4}", profile["id_number"])
+    assert re.fullmatch(r"3\*{16}[0-9X]", profile["id_number"])
     home = {card["id"]: card for card in json.loads(lines[3])["cards"]}
     assert (
         home["social_security"]["status"] == "ok" and "已缴" in home["social_security"]["summary"]

@@ -150,6 +150,14 @@ async def test_certificate_is_issued_once_per_key_and_recorded(env: Env) -> None
         "/api/v1/social-security/certificates", json={"purpose": "bribe"}, headers=headers
     )
     assert bad.status_code == 422
+    # The same key for another purpose is another request: refused, not the old certificate.
+    other = await env.client.post(
+        "/api/v1/social-security/certificates",
+        json={"purpose": "school_enrolment"},
+        headers=headers,
+    )
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert len(env.sandbox.app[PROVINCE].certificates) == 1
 
 
 async def test_every_read_is_audited_with_its_purpose(env: Env) -> None:

@@ -17,7 +17,7 @@ from app_api.auth import accounts
 from app_api.auth.guards import client_ip
 from app_api.auth.schemas import Account
 from app_api.auth.sessions import Principal
-from app_api.deps import AuditFn
+from app_api.deps import AuditFn, audit_about
 from app_api.errors import Problem
 from app_api.identity.models import Enterprise, EnterpriseAdmin, Resident
 from app_api.identity.numbers import NumberError, validate_credit_code, validate_phone
@@ -78,7 +78,7 @@ async def bind_identity(
     status_code=200,
     summary="Find a resident by phone (reviewers, to correct a record)",
 )
-async def find_resident(data: ResidentSearch, audit: AuditFn) -> ResidentFound:
+async def find_resident(data: ResidentSearch, request: Request) -> ResidentFound:
     try:
         phone = validate_phone(data.phone)
     except NumberError as exc:
@@ -86,6 +86,7 @@ async def find_resident(data: ResidentSearch, audit: AuditFn) -> ResidentFound:
     resident = await Resident.get_or_none(phone=phone)
     if resident is None:
         raise Problem("not_found")
+    audit = audit_about(request, str(resident.id))
     await audit("resident.find", f"resident:{resident.id}", service.CORRECTION_PURPOSE)
     return service.found(resident)
 
@@ -110,7 +111,6 @@ async def correct_identity(
     request: Request,
     principal: Principal,
     services: Services,
-    audit: AuditFn,
 ) -> Profile:
     resident = await service.correct_identity(
         services,
@@ -119,7 +119,7 @@ async def correct_identity(
         data.id_number,
         data.reason,
         operator_id=principal.account_id,
-        audit=audit,
+        audit=audit_about(request, resident_id),
         write=lambda: audited_write(request, subject_id=resident_id),
     )
     return service.profile_of(resident, services.vault)

@@ -9,7 +9,7 @@ import msgspec
 from app_api.schemas import Body, Out
 
 Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=20, examples=["13800000001"])]
-SixDigits = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$", examples=["123456"])]
+SixDigits = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", examples=["123456"])]
 
 
 class OtpRequest(Body):

@@ -89,7 +89,12 @@ async def _accept_totp(services: Services, factor: TotpFactor, code: str) -> Non
         last_used_step=step
     )
     if updated != 1:
-        raise Problem("totp_invalid")
+        raise _Replayed("totp_invalid")
+
+
+class _Replayed(Problem):
+    """A right code whose time step was already used: the same answer as a wrong code, but
+    no guess (a double-tapped submit must not bring the lock closer)."""
 
 
 @asynccontextmanager
@@ -110,7 +115,7 @@ async def _guess(services: Services, kind: str, account_id: str) -> AsyncIterato
     try:
         yield
     except Problem as exc:
-        if exc.code != "totp_invalid":
+        if exc.code != "totp_invalid" or isinstance(exc, _Replayed):
             await ratelimit.give_back(redis, key)
             raise
         if place == cfg.totp_max_failures:

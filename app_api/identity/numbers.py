@@ -96,10 +96,16 @@ def validate_phone(value: str) -> str:
 
 
 def mask_id_number(number: str) -> str:
-    """First 3 and last 4 characters visible: ``321***********123X``."""
-    if len(number) <= 7:
+    """First and last character visible: ``3****************X``.
+
+    Not the common first-3-last-4: next to a birth date and a district (the profile shows
+    both), those seven characters let anyone rebuild the whole number, since the hidden
+    ones are the district's code and the birth date. With these two, three digits stay
+    unknown whatever else the reader has seen.
+    """
+    if len(number) <= 2:
         return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+    return number[0] + "*" * (len(number) - 2) + number[-1]
 
 
 def mask_phone(phone: str) -> str:

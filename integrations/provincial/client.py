@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 import msgspec
+import structlog
 from redis.asyncio import Redis
 
 from integrations import clock as calendar_clock
@@ -40,6 +41,8 @@ FRESH_S = {
     "loan": 600,
     "profile": 3600,
 }
+
+log = structlog.get_logger("superapp.provincial")
 
 
 class _Answer(msgspec.Struct, Generic[T], omit_defaults=True):
@@ -199,6 +202,14 @@ class ProvincialClient:
             except UpstreamUnavailable as exc:
                 breaker.record_failure()
                 failure = exc
+                # Operators learn of a failing province from the log, not from residents.
+                log.warning(
+                    "upstream_failed",
+                    upstream=upstream,
+                    reason=exc.code,
+                    attempt=attempt + 1,
+                    breaker=breaker.state,
+                )
             finally:
                 # A probe cancelled while it waited (a card's deadline) recorded nothing;
                 # after an answer this is a no-op. No await separates the two, so no other

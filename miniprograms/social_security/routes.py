@@ -47,8 +47,8 @@ async def read_contributions(
     subject: Subject,
     provincial: ProvincialClient,
     audit: AuditHook,
-    first: Annotated[str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}$")] = None,
-    last: Annotated[str | None, Parameter(query="to", pattern=r"^\d{4}-\d{2}$")] = None,
+    first: Annotated[str | None, Parameter(query="from", pattern=r"^[0-9]{4}-[0-9]{2}$")] = None,
+    last: Annotated[str | None, Parameter(query="to", pattern=r"^[0-9]{4}-[0-9]{2}$")] = None,
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> ContributionPage:
@@ -74,7 +74,10 @@ async def read_pension_payments(
 
 @post(
     "/certificates",
-    opt={**ISSUE, "problems": (*UPSTREAM, "not_insured", "upstream_refused")},
+    opt={
+        **ISSUE,
+        "problems": (*UPSTREAM, "not_insured", "upstream_refused", "idempotency_key_reused"),
+    },
     status_code=201,
     summary="Issue a contribution certificate (参保证明)",
 )

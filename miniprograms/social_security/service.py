@@ -160,6 +160,9 @@ async def issue_certificate(
                 "valid_until": date.fromisoformat(cert.valid_until),
             },
         )
+    if existing.purpose != purpose:
+        # As for withdrawals: one key names one request, never a different one.
+        raise Problem("idempotency_key_reused")
     return CertificateOut(
         certificate_no=existing.certificate_no,
         verification_code=existing.verification_code,

@@ -117,5 +117,8 @@ def create_app(
         ),
         openapi_config=openapi.config(API_VERSION),
         plugins=openapi.plugins(),
+        # Logging is ours (app_api/logs.py: masked JSON lines); Litestar's default config
+        # would re-format uvicorn's start-up lines as plain text, unmasked.
+        logging_config=None,
         debug=False,
     )

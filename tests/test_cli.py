@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -44,6 +45,11 @@ def test_operator_create_then_sign_in_through_the_operator_portal(tmp_path: Path
         assert me["kind"] == "operator" and me["roles"] == ["reviewer"]
     finally:
         service.stop()
+    # Apart from the two lines naming the addresses, the log is JSON from its first line
+    # (uvicorn's start-up lines included), and the operator's phone is masked in it.
+    lines = [line for line in service.log().splitlines() if " on http://" not in line]
+    assert lines and all(json.loads(line)["event"] for line in lines)
+    assert "13911112222" not in service.log()
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,17 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
+CLI = [sys.executable, "-m", "app_api"]
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The caller's environment without any SUPERAPP_ setting, on an SQLite file in ``tmp_path``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
+    env["SUPERAPP_DATABASE_URL"] = f"sqlite://{tmp_path}/var/superapp.sqlite3"
+    env.update(extra)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

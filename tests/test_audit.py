@@ -16,7 +16,8 @@ from app_api.audit.chain import AuditEntry, AuditEvent, AuditLog
 from tests.conftest import ON_POSTGRES, Env
 
 
-def _entry(i: int) -> AuditEntry:
+def sample_entry(i: int) -> AuditEntry:
+    """The ``i``-th of a run of made-up audit entries."""
     return AuditEntry(
         actor_kind="resident",
         actor_id=f"actor-{i}",
@@ -52,7 +53,7 @@ async def unguarded(env: Env) -> AsyncIterator[None]:
 
 async def test_concurrent_appends_form_one_valid_chain(env: Env) -> None:
     log: AuditLog = env.app.state.services.audit
-    seqs = await asyncio.gather(*(log.append(_entry(i)) for i in range(40)))
+    seqs = await asyncio.gather(*(log.append(sample_entry(i)) for i in range(40)))
     assert sorted(seqs) == list(range(1, 41))
     report = await log.verify(batch=7)
     assert report.ok and report.checked == 40
@@ -60,7 +61,7 @@ async def test_concurrent_appends_form_one_valid_chain(env: Env) -> None:
 
 async def test_database_refuses_updates_and_deletes(env: Env) -> None:
     log: AuditLog = env.app.state.services.audit
-    await log.append(_entry(1))
+    await log.append(sample_entry(1))
     conn = connections.get("default")
     for sql in ("UPDATE audit_event SET purpose = 'x'", "DELETE FROM audit_event"):
         try:
@@ -75,7 +76,7 @@ async def test_database_refuses_updates_and_deletes(env: Env) -> None:
 async def test_an_edited_row_is_found(env: Env, unguarded: None) -> None:
     log: AuditLog = env.app.state.services.audit
     for i in range(5):
-        await log.append(_entry(i))
+        await log.append(sample_entry(i))
     await connections.get("default").execute_script(
         "UPDATE audit_event SET purpose = 'marketing' WHERE seq = 3"
     )
@@ -87,7 +88,7 @@ async def test_an_edited_row_is_found(env: Env, unguarded: None) -> None:
 async def test_a_deleted_row_is_found(env: Env, unguarded: None) -> None:
     log: AuditLog = env.app.state.services.audit
     for i in range(5):
-        await log.append(_entry(i))
+        await log.append(sample_entry(i))
     await connections.get("default").execute_script("DELETE FROM audit_event WHERE seq = 2")
     report = await log.verify()
     assert (report.ok, report.bad_seq, report.problem) == (False, 2, "missing")
@@ -95,9 +96,9 @@ async def test_a_deleted_row_is_found(env: Env, unguarded: None) -> None:
 
 async def test_a_rewritten_chain_without_the_key_is_found(env: Env) -> None:
     log: AuditLog = env.app.state.services.audit
-    await log.append(_entry(1))
+    await log.append(sample_entry(1))
     forger = AuditLog("someone-elses-key")
-    await forger.append(_entry(2))
+    await forger.append(sample_entry(2))
     report = await log.verify()
     assert (report.ok, report.bad_seq, report.problem) == (False, 2, "altered")
 
@@ -105,7 +106,7 @@ async def test_a_rewritten_chain_without_the_key_is_found(env: Env) -> None:
 async def test_cli_audit_verify_exits_nonzero_on_tampering(env: Env, unguarded: None) -> None:
     log: AuditLog = env.app.state.services.audit
     for i in range(3):
-        await log.append(_entry(i))
+        await log.append(sample_entry(i))
     cli_env = {
         **os.environ,
         "SUPERAPP_DATABASE_URL": env.settings.database_url,
@@ -146,11 +147,11 @@ async def test_two_writers_sharing_the_database_keep_one_chain(env: Env) -> None
     is refused by the database, reads the head again and links to it."""
     here: AuditLog = env.app.state.services.audit
     there = AuditLog(env.settings.audit_key)  # what another process holds
-    assert await here.append(_entry(1)) == 1
-    assert await there.append(_entry(2)) == 2
-    assert await here.append_many([_entry(3), _entry(4)]) == [3, 4]  # its head was 1
+    assert await here.append(sample_entry(1)) == 1
+    assert await there.append(sample_entry(2)) == 2
+    assert await here.append_many([sample_entry(3), sample_entry(4)]) == [3, 4]  # its head was 1
     both = await asyncio.gather(
-        *(log.append(_entry(i)) for i in range(5, 25) for log in (here, there))
+        *(log.append(sample_entry(i)) for i in range(5, 25) for log in (here, there))
     )
     assert sorted(both) == list(range(5, 45))
     report = await here.verify(batch=9)

@@ -19,21 +19,10 @@ from app_api.audit.chain import AuditEntry, AuditEvent, AuditLog
 from app_api.audit.checkpoint import Anchor, AuditCheckpoint
 from app_api.jobs import verify_audit_chain
 from tests.conftest import ON_POSTGRES, Env
+from tests.test_audit import sample_entry
 
 EVENT_GUARDS = importlib.import_module("app_api.migrations.0002_audit_append_only")
 CHECKPOINT_GUARDS = importlib.import_module("app_api.migrations.0004_audit_checkpoint")
-
-
-def _entry(i: int) -> AuditEntry:
-    return AuditEntry(
-        actor_kind="resident",
-        actor_id=f"actor-{i}",
-        subject_id=f"subject-{i % 3}",
-        action="profile.read",
-        resource=f"resident:{i}",
-        purpose="resident_service",
-        ip="127.0.0.1",
-    )
 
 
 @pytest.fixture
@@ -60,7 +49,7 @@ async def unguarded(env: Env) -> AsyncIterator[None]:
 async def _fill(env: Env, rows: int) -> AuditLog:
     log: AuditLog = env.app.state.services.audit
     for i in range(rows):
-        await log.append(_entry(i))
+        await log.append(sample_entry(i))
     return log
 
 
@@ -123,7 +112,7 @@ async def test_new_rows_after_a_cut_disagree_with_the_checkpoint(env: Env, ungua
     assert (await log.verify_and_checkpoint("verify")).checkpoint == Anchor(5, await _mac(5))
     await _delete_after(3)
     # The service goes on appending: rows 4 and 5 exist again, but they are other rows.
-    assert await log.append_many([_entry(7), _entry(8)]) == [4, 5]
+    assert await log.append_many([sample_entry(7), sample_entry(8)]) == [4, 5]
     report = await log.verify()
     assert (report.ok, report.problem, report.bad_seq) == (False, "checkpoint_mismatch", 5)
 
@@ -171,7 +160,7 @@ async def test_a_head_lost_by_the_database_is_not_skipped_over(env: Env, unguard
     the head. The next entry must link to what the table holds, not leave a gap."""
     log = await _fill(env, 5)
     await _delete_after(3)
-    assert await log.append(_entry(9)) == 4
+    assert await log.append(sample_entry(9)) == 4
     report = await log.verify()
     assert report.ok and report.checked == 4
 
@@ -180,7 +169,7 @@ async def test_concurrent_callers_share_statements_and_keep_their_entries_togeth
     env: Env,
 ) -> None:
     log = await _fill(env, 0)
-    calls = [[_entry(i * 10 + j) for j in range(i % 4 + 1)] for i in range(32)]
+    calls = [[sample_entry(i * 10 + j) for j in range(i % 4 + 1)] for i in range(32)]
     seqs = await asyncio.gather(
         *(log.append_many(entries, durable=i % 2 == 0) for i, entries in enumerate(calls))
     )
@@ -196,7 +185,10 @@ async def test_one_refused_entry_does_not_fail_the_others_in_its_statement(env: 
     log = await _fill(env, 1)
     broken = AuditEntry(None, "x", "y", "z", "w")  # type: ignore[arg-type]  # NOT NULL
     results = await asyncio.gather(
-        log.append(_entry(2)), log.append(broken), log.append(_entry(3)), return_exceptions=True
+        log.append(sample_entry(2)),
+        log.append(broken),
+        log.append(sample_entry(3)),
+        return_exceptions=True,
     )
     assert results[0] == 2 and results[2] == 3
     assert isinstance(results[1], IntegrityError)
@@ -210,7 +202,7 @@ async def test_two_processes_appending_without_pause_both_get_through(env: Env) 
     there = AuditLog(env.settings.audit_key)  # what another process holds
 
     async def caller(log: AuditLog, n: int) -> list[int]:
-        return [await log.append(_entry(n * 100 + i), durable=i % 2 == 0) for i in range(10)]
+        return [await log.append(sample_entry(n * 100 + i), durable=i % 2 == 0) for i in range(10)]
 
     seqs = await asyncio.gather(*(caller(log, n) for n in range(16) for log in (here, there)))
     assert sorted(s for run in seqs for s in run) == list(range(1, 321))

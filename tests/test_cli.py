@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,22 +15,13 @@ from saq.queue.redis import RedisQueue
 from app_api import kv
 from app_api.jobs import QUEUE_NAME
 from tests.conftest import REAL_REDIS
-from tests.live import start_service
-
-CLI = [sys.executable, "-m", "app_api"]
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
-    env["SUPERAPP_DATABASE_URL"] = f"sqlite://{tmp_path}/var/superapp.sqlite3"
-    env.update(extra)
-    return env
+from tests.live import CLI, cli_env, start_service
 
 
 def test_operator_create_then_sign_in_through_the_operator_portal(tmp_path: Path) -> None:
     service = start_service(tmp_path)
     try:
-        env = _env(tmp_path)
+        env = cli_env(tmp_path)
         made = subprocess.run(
             [*CLI, "operator", "create", "--phone", "13911112222", "--name", "钱核", "--role", "reviewer"],
             cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
@@ -62,7 +51,7 @@ def test_operator_create_then_sign_in_through_the_operator_portal(tmp_path: Path
 )
 def test_operator_create_refuses_bad_input(tmp_path: Path, args: list[str]) -> None:
     run = subprocess.run(
-        [*CLI, *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
+        [*CLI, *args], cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True
     )
     assert run.returncode != 0
     assert "superapp:" in run.stderr
@@ -70,7 +59,7 @@ def test_operator_create_refuses_bad_input(tmp_path: Path, args: list[str]) -> N
 
 def test_a_separate_worker_refuses_the_in_process_redis(tmp_path: Path) -> None:
     run = subprocess.run(
-        [*CLI, "worker"], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True
+        [*CLI, "worker"], cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True
     )
     assert run.returncode != 0
     assert "SUPERAPP_REDIS_URL" in run.stderr
@@ -78,7 +67,7 @@ def test_a_separate_worker_refuses_the_in_process_redis(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not REAL_REDIS, reason="a separate worker process needs a real Redis to share")
 def test_separate_worker_starts_and_stops_on_sigterm(tmp_path: Path) -> None:
-    env = _env(tmp_path, SUPERAPP_REDIS_URL=REAL_REDIS)
+    env = cli_env(tmp_path, SUPERAPP_REDIS_URL=REAL_REDIS)
     subprocess.run([*CLI, "migrate"], cwd=tmp_path, env=env, check=True, capture_output=True)
     log = tmp_path / "worker.log"  # a file, not a pipe nobody reads that could fill up
     with log.open("w") as stderr:
@@ -108,7 +97,7 @@ async def _run_job_on_shared_queue(redis_url: str, function: str) -> object:
 
 
 def test_seed_demo_if_empty_loads_once(tmp_path: Path) -> None:
-    env = _env(tmp_path)
+    env = cli_env(tmp_path)
     subprocess.run([*CLI, "migrate"], cwd=tmp_path, env=env, check=True, capture_output=True)
     seed = [*CLI, "seed-demo", "--if-empty", "--residents", "50", "--enterprises", "3"]
     first = subprocess.run(seed, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
@@ -132,7 +121,7 @@ def test_sandbox_faults_can_be_set_from_the_environment(tmp_path: Path) -> None:
 
 
 def test_bad_sandbox_faults_are_named(tmp_path: Path) -> None:
-    env = _env(tmp_path, SUPERAPP_SANDBOX_FAULTS='{"sms": {"kind": "earthquake"}}')
+    env = cli_env(tmp_path, SUPERAPP_SANDBOX_FAULTS='{"sms": {"kind": "earthquake"}}')
     run = subprocess.run(
         [*CLI, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )

@@ -26,6 +26,11 @@ def _not_now(totp: pyotp.TOTP, i: int) -> str:
     return next(c for c in candidates if c not in near)
 
 
+def _second_step(env: Env, tokens: dict[str, Any], body: dict[str, str]) -> Any:
+    """POST a second-factor verification for the signed-in account."""
+    return env.client.post("/api/v1/auth/totp/verification", json=body, headers=env.auth(tokens))
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     return {"otp_resend_interval_s": 0, "login_per_ip_per_hour": 1000, "totp_per_ip_per_hour": 1000}
@@ -50,14 +55,7 @@ async def test_sixty_wrong_authenticator_codes_at_once_lock_the_second_factor(en
     tokens = await env.login(PHONE)
     totp, recovery = await env.enrol_totp(tokens)
     results = await asyncio.gather(
-        *(
-            env.client.post(
-                "/api/v1/auth/totp/verification",
-                json={"code": _not_now(totp, i)},
-                headers=env.auth(tokens),
-            )
-            for i in range(60)
-        )
+        *(_second_step(env, tokens, {"code": _not_now(totp, i)}) for i in range(60))
     )
     codes = [r.json()["code"] for r in results]
     assert codes.count("totp_invalid") == 4
@@ -75,11 +73,7 @@ async def test_sixty_wrong_authenticator_codes_at_once_lock_the_second_factor(en
     redis = env.app.state.services.redis
     for key in await redis.keys("superapp:totp-fail:*"):
         await redis.delete(key)
-    ok = await env.client.post(
-        "/api/v1/auth/totp/verification",
-        json={"recovery_code": recovery[0]},
-        headers=env.auth(tokens),
-    )
+    ok = await _second_step(env, tokens, {"recovery_code": recovery[0]})
     assert ok.status_code == 200, ok.text
 
 
@@ -102,22 +96,10 @@ async def test_a_right_code_clears_earlier_mistakes(env: Env) -> None:
     tokens = await env.login(PHONE)
     _, recovery = await env.enrol_totp(tokens)
     for _ in range(4):
-        await env.client.post(
-            "/api/v1/auth/totp/verification",
-            json={"recovery_code": "aaaaa-aaaaa"},
-            headers=env.auth(tokens),
-        )
-    ok = await env.client.post(
-        "/api/v1/auth/totp/verification",
-        json={"recovery_code": recovery[1]},
-        headers=env.auth(tokens),
-    )
+        await _second_step(env, tokens, {"recovery_code": "aaaaa-aaaaa"})
+    ok = await _second_step(env, tokens, {"recovery_code": recovery[1]})
     assert ok.status_code == 200
-    again = await env.client.post(
-        "/api/v1/auth/totp/verification",
-        json={"recovery_code": "aaaaa-aaaaa"},
-        headers=env.auth(tokens),
-    )
+    again = await _second_step(env, tokens, {"recovery_code": "aaaaa-aaaaa"})
     assert again.json()["code"] == "totp_invalid"
 
 
@@ -143,16 +125,8 @@ async def test_the_second_factor_lock_is_per_account(env: Env) -> None:
     other = await env.login("13812340002")
     _, other_recovery = await env.enrol_totp(other)
     for _ in range(5):
-        await env.client.post(
-            "/api/v1/auth/totp/verification",
-            json={"recovery_code": "aaaaa-aaaaa"},
-            headers=env.auth(mine),
-        )
-    resp = await env.client.post(
-        "/api/v1/auth/totp/verification",
-        json={"recovery_code": other_recovery[0]},
-        headers=env.auth(other),
-    )
+        await _second_step(env, mine, {"recovery_code": "aaaaa-aaaaa"})
+    resp = await _second_step(env, other, {"recovery_code": other_recovery[0]})
     assert resp.status_code == 200
 
 
@@ -179,11 +153,7 @@ class TestPerAddress:
         await env.enrol_totp(tokens)
         codes = []
         for _ in range(3):
-            resp = await env.client.post(
-                "/api/v1/auth/totp/verification",
-                json={"recovery_code": "aaaaa-aaaaa"},
-                headers=env.auth(tokens),
-            )
+            resp = await _second_step(env, tokens, {"recovery_code": "aaaaa-aaaaa"})
             codes.append(resp.json()["code"])
         assert codes == ["totp_invalid", "totp_invalid", "rate_limited"]
 
@@ -204,22 +174,11 @@ async def test_a_right_code_sent_again_does_not_count_towards_the_lock(env: Env)
     # The confirmation spent this step's code; sending it again (a double-tap, three times
     # over) is refused but is no guess.
     code = totp.now()
-    results = await asyncio.gather(
-        *(
-            env.client.post(
-                "/api/v1/auth/totp/verification", json={"code": code}, headers=env.auth(tokens)
-            )
-            for _ in range(3)
-        )
-    )
+    results = await asyncio.gather(*(_second_step(env, tokens, {"code": code}) for _ in range(3)))
     assert [r.json()["code"] for r in results] == ["totp_invalid"] * 3
     # All five mistakes are still to come: four are told so, the fifth locks.
     answers = []
     for i in range(5):
-        wrong = await env.client.post(
-            "/api/v1/auth/totp/verification",
-            json={"code": _not_now(totp, i)},
-            headers=env.auth(tokens),
-        )
+        wrong = await _second_step(env, tokens, {"code": _not_now(totp, i)})
         answers.append(wrong.json()["code"])
     assert answers == ["totp_invalid"] * 4 + ["totp_locked"]

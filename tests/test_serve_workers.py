@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,16 +12,7 @@ import pytest
 
 from app_api import cli
 from tests.conftest import REAL_REDIS
-from tests.live import start_service
-
-CLI = [sys.executable, "-m", "app_api"]
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERAPP_")}
-    env["SUPERAPP_DATABASE_URL"] = f"sqlite://{tmp_path}/var/superapp.sqlite3"
-    env.update(extra)
-    return env
+from tests.live import CLI, cli_env, start_service
 
 
 @pytest.mark.parametrize(
@@ -38,7 +27,7 @@ def test_several_processes_refuse_the_in_process_redis(
     run = subprocess.run(
         [*CLI, "serve", *args],
         cwd=tmp_path,
-        env=_env(tmp_path, **extra),
+        env=cli_env(tmp_path, **extra),
         capture_output=True,
         text=True,
         timeout=60,

@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Receive, Scope, Send
 
-from app_api import db, kv, logs, openapi
+from app_api import mounting, openapi
+from app_api.access import AccessRules
 from app_api.accounts.routes import router as accounts_router
 from app_api.audit.routes import router as audit_router
-from app_api.auth import state
 from app_api.auth.guards import require_access
 from app_api.auth.routes import router as auth_router
 from app_api.delegation.routes import router as delegation_router
@@ -22,19 +22,19 @@ from app_api.deps import DEPENDENCIES
 from app_api.errors import EXCEPTION_HANDLERS
 from app_api.health import router as health_router
 from app_api.home import router as home_router
-from app_api.jobs import JobRunner
+from app_api.lifespan import running
 from app_api.middleware import every_request
 from app_api.miniprogram import installed
-from app_api.services import build_services
 from app_api.settings import Settings, load
 from app_api.strict import BODY_LIMIT, StrictRequest, plain_integer_queries
+from miniprograms.access import public
 
 API_VERSION = "1.0.0"
 
 
 class MetricsController(PrometheusController):
     path = "/metrics"
-    opt = {"public": True}  # noqa: RUF012 - Litestar reads it as a class attribute
+    opt = {"access": public()}  # noqa: RUF012 - Litestar reads it as a class attribute
     include_in_schema = False
 
 
@@ -53,10 +53,6 @@ class SuperApp(Litestar):
         await self._outermost(scope, receive, send)
 
 
-def _miniprogram_routers() -> list[Router]:
-    return [Router(path="/api/v1", route_handlers=[program.router()]) for program in installed()]
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -68,28 +64,15 @@ def create_app(
     ``extra_lifespans`` run inside the app's own (``serve`` adds the sandbox there).
     """
     settings = settings or load()
+    mounting.prepare(installed())
     run_worker = settings.inprocess_worker if start_worker is None else start_worker
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        logs.configure(settings.log_level, json=settings.log_json)
-        await db.init(settings.database_url)
-        redis = kv.connect(settings.redis_url)
-        state.bind(redis)
-        services = build_services(settings, redis)
-        app.state.services = services
-        jobs = JobRunner(settings, services)
-        app.state.jobs = jobs
-        if run_worker:
-            await jobs.start_worker()
-        try:
+        async with running(settings, start_worker=run_worker) as (services, jobs):
+            app.state.services = services
+            app.state.jobs = jobs
             yield
-        finally:
-            await jobs.close()
-            await services.sms.close()
-            await services.provincial.close()
-            await redis.aclose()
-            await db.close()
 
     prometheus = PrometheusConfig(
         app_name="superapp", group_path=True, excluded_http_methods=["OPTIONS"]
@@ -103,7 +86,7 @@ def create_app(
             audit_router,
             health_router,
             MetricsController,
-            *_miniprogram_routers(),
+            *(mounting.router(program) for program in installed()),
         ],
         lifespan=[lifespan, *extra_lifespans],
         guards=[require_access, plain_integer_queries()],
@@ -116,7 +99,7 @@ def create_app(
             allow_origins=[], allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
         ),
         openapi_config=openapi.config(API_VERSION),
-        plugins=openapi.plugins(),
+        plugins=[AccessRules(), *openapi.plugins()],  # rules checked before they are documented
         # Logging is ours (app_api/logs.py: masked JSON lines); Litestar's default config
         # would re-format uvicorn's start-up lines as plain text, unmasked.
         logging_config=None,

@@ -48,6 +48,8 @@ def render_openapi() -> str:
 
 
 def _sandbox_config(cfg: Settings) -> SandboxConfig:
+    from app_api.miniprogram import upstreams
+
     try:
         faults = msgspec.json.decode(cfg.sandbox_faults or "{}", type=dict[str, Fault])
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -55,6 +57,7 @@ def _sandbox_config(cfg: Settings) -> SandboxConfig:
     return SandboxConfig(
         faults=faults,
         today=cfg.today,
+        upstreams=upstreams(),  # the provincial upstreams this service reads, and no others
         app_secrets={
             cfg.sms_app_id: cfg.sms_app_secret,
             cfg.provincial_app_id: cfg.provincial_app_secret,
@@ -196,112 +199,14 @@ def _start_sandbox_process(cfg: Settings) -> subprocess.Popen[bytes]:
 
 
 async def _worker(cfg: Settings) -> None:
-    from app_api import kv, logs
-    from app_api.auth import state
-    from app_api.jobs import JobRunner
-    from app_api.services import build_services
+    from app_api.lifespan import running
 
-    logs.configure(cfg.log_level, json=cfg.log_json)
-    await db.init(cfg.database_url)
-    redis = kv.connect(cfg.redis_url)
-    state.bind(redis)
-    services = build_services(cfg, redis)
-    runner = JobRunner(cfg, services)
-    worker = runner.worker()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runner.queue.connect()
-    task = asyncio.create_task(worker.start())
-    await stop.wait()
-    await worker.stop()
-    task.cancel()
-    await runner.close()
-    await redis.aclose()
-    await db.close()
-
-
-async def _seed(cfg: Settings, args: argparse.Namespace) -> None:
-    from app_api.demo import seed
-    from app_api.identity.crypto import PiiVault
-    from app_api.identity.models import Resident
-
-    await db.init(cfg.database_url)
-    try:
-        if args.if_empty and await Resident.exists():
-            print("demo city already loaded; nothing to do", file=sys.stderr)
-            return
-        counts = await seed(
-            PiiVault(cfg.pii_key),
-            seed=args.seed,
-            residents=args.residents,
-            enterprises=args.enterprises,
-        )
-        print(json.dumps(counts, ensure_ascii=False))
-    finally:
-        await db.close()
-
-
-async def _create_operator(cfg: Settings, args: argparse.Namespace) -> None:
-    from app_api.identity.models import ROLES, Operator
-    from app_api.identity.numbers import NumberError, validate_phone
-
-    bad = [r for r in args.role if r not in ROLES]
-    if bad or not args.role:
-        sys.exit(f"superapp: roles must be among {', '.join(ROLES)}")
-    try:
-        phone = validate_phone(args.phone)
-    except NumberError:
-        sys.exit("superapp: --phone must be an 11-digit mainland mobile number")
-    await db.init(cfg.database_url)
-    try:
-        operator, created = await Operator.get_or_create(
-            phone=phone, defaults={"name": args.name, "roles": []}
-        )
-        operator.name, operator.roles, operator.active = args.name, sorted(set(args.role)), True
-        await operator.save()
-        verb = "created" if created else "updated"
-        print(
-            json.dumps(
-                {"id": str(operator.id), verb: True, "roles": operator.roles}, ensure_ascii=False
-            )
-        )
-        print(
-            "They sign in with their phone (portal=operator) and must set up TOTP first.",
-            file=sys.stderr,
-        )
-    finally:
-        await db.close()
-
-
-async def _audit_verify(cfg: Settings, anchors: list[Any]) -> int:
-    from app_api.audit.chain import AuditLog
-
-    await db.init(cfg.database_url)
-    try:
-        report = await AuditLog(cfg.audit_key).verify_and_checkpoint("verify", anchors)
-    finally:
-        await db.close()
-    checkpoint = str(report.checkpoint) if report.checkpoint else None
-    print(
-        json.dumps(
-            {
-                "ok": report.ok,
-                "checked": report.checked,
-                "bad_seq": report.bad_seq,
-                "problem": report.problem,
-                "checkpoint": checkpoint,
-            }
-        )
-    )
-    if checkpoint:
-        print(
-            f"checkpoint {checkpoint} recorded; keep a copy outside this database and pass it "
-            "back with --checkpoint to prove the newest rows are still there",
-            file=sys.stderr,
-        )
-    return 0 if report.ok else 1
+    async with running(cfg, start_worker=True):
+        await stop.wait()
 
 
 def _anchor(text: str) -> Any:
@@ -398,8 +303,14 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(db.migrate(cfg.database_url))
         print("migrations applied", file=sys.stderr)
     elif args.command == "seed-demo":
-        asyncio.run(_seed(cfg, args))
+        from app_api.cli_admin import seed_demo
+
+        asyncio.run(seed_demo(cfg, args))
     elif args.command == "operator":
-        asyncio.run(_create_operator(cfg, args))
+        from app_api.cli_admin import create_operator
+
+        asyncio.run(create_operator(cfg, args))
     elif args.command == "audit":
-        sys.exit(asyncio.run(_audit_verify(cfg, args.anchors)))
+        from app_api.cli_admin import audit_verify
+
+        sys.exit(asyncio.run(audit_verify(cfg, args.anchors)))

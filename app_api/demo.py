@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from app_api.delegation.scopes import grantable
 from app_api.identity.crypto import PiiVault
 from app_api.identity.models import (
     DISTRICTS,
@@ -26,7 +27,9 @@ from app_api.identity.models import (
     Resident,
 )
 from app_api.identity.numbers import CREDIT_ALPHABET, credit_check_char, id_check_char
+from app_api.miniprogram import installed
 from integrations.sandbox.registry import registered_name
+from miniprograms.contract import DemoResident, DemoSeed
 
 ID_CONTEXT = "resident.id_number"
 INDUSTRIES = {
@@ -337,16 +340,20 @@ async def _seed(
         id=uuid.UUID(int=rng.getrandbits(128), version=4),
         grantor_id=by_phone["13800000002"].id,
         grantee_id=by_phone["13800000005"].id,
-        scopes=[
-            "receive_notifications",
-            "view_housing_fund",
-            "view_profile",
-            "view_social_security",
-            "issue_social_security_certificate",
-        ],
+        scopes=sorted(grantable()),  # everything she can grant, whatever is installed
         relationship="child",
         expires_at=datetime.now(UTC) + timedelta(days=365),
     )
     for phone, name, roles in OPERATORS:
         await Operator.create(phone=phone, name=name, roles=roles)
-    return {"residents": total, "enterprises": len(companies), "operators": len(OPERATORS)}
+    counts = {"residents": total, "enterprises": len(companies), "operators": len(OPERATORS)}
+    named = [
+        DemoResident(id=str(row.id), name=row.name or "", phone=row.phone, id_number=p.id_number)
+        for p, row in zip(NAMED, named_rows, strict=True)
+    ]
+    for program in installed():
+        if program.demo is not None:  # each program's part of the city, seeded its own way
+            rng_of_program = random.Random(f"{seed}:{program.slug}")
+            added = await program.demo(DemoSeed(rng=rng_of_program, today=today, residents=named))
+            counts.update({f"{program.slug}.{kind}": n for kind, n in added.items()})
+    return counts

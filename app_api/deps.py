@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from litestar import Request
 from litestar.di import Provide
@@ -14,7 +14,6 @@ from app_api.auth.sessions import Principal
 from app_api.db import placeholders
 from app_api.errors import Problem
 from app_api.services import Services
-from integrations.provincial import ProvincialClient
 from locales import current
 from miniprograms.contract import Subject
 
@@ -111,12 +110,14 @@ def audit_about(request: Request, subject_id: str | None = None) -> AuditFn:
     return audit
 
 
-async def provide_provincial(request: Request) -> ProvincialClient:
-    return services_of(request).provincial
+async def provide_clients(request: Request) -> Mapping[str, object]:
+    """Every provincial upstream's client, by upstream name: a mini-program's own dependency
+    (e.g. ``social_security``) picks its client out of it, typed by its Protocol."""
+    return services_of(request).clients
 
 
 DEPENDENCIES = {
-    "provincial": Provide(provide_provincial),
+    "clients": Provide(provide_clients),
     "services": Provide(provide_services),
     "principal": Provide(provide_principal),
     "subject_id": Provide(provide_subject_id),

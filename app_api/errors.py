@@ -22,11 +22,12 @@ from litestar.exceptions import (
 )
 from tortoise.exceptions import IntegrityError
 
+from app_api.declarations import problem_table
 from app_api.logs import mask_text
 from app_api.miniprogram import installed
 from app_api.strict import BODY_LIMIT
 from locales import N_, gettext
-from miniprograms.contract import Problem
+from miniprograms.contract import Problem, ProblemType
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("superapp.errors")
@@ -150,33 +151,6 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         N_("Too many verification attempts"),
         N_("Too many real-name verification attempts today. Please try again tomorrow."),
     ),
-    "real_name_required": (
-        403,
-        N_("Real-name verification needed"),
-        N_("Verify your real name with your ID number first, then try again."),
-    ),
-    "upstream_unavailable": (
-        503,
-        N_("Service temporarily unavailable"),
-        N_(
-            "The provincial service is not answering just now. Please try again in {seconds} seconds."
-        ),
-    ),
-    "upstream_refused": (
-        409,
-        N_("Request refused"),
-        N_("The provincial service refused this request."),
-    ),
-    "idempotency_key_required": (
-        428,
-        N_("Idempotency-Key header needed"),
-        N_("Send an Idempotency-Key header so the request is never filed twice."),
-    ),
-    "idempotency_key_reused": (
-        422,
-        N_("Idempotency-Key already used"),
-        N_("This Idempotency-Key was used for a different request."),
-    ),
     # Requests that cannot be read as sent (app_api/strict.py).
     "bad_request": (400, N_("Bad request"), N_("The request could not be understood.")),
     "body_malformed": (
@@ -214,12 +188,10 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
 
 
 @cache
-def registry() -> dict[str, tuple[int, str, str]]:
-    """Core problems plus those each installed mini-program declares."""
-    table = dict(PROBLEMS)
-    for program in installed():
-        table.update(program.problems)
-    return table
+def registry() -> dict[str, ProblemType]:
+    """Core problems, those every mini-program shares, and each installed program's own
+    (a code declared twice fails start-up: see :func:`app_api.declarations.problem_table`)."""
+    return problem_table(PROBLEMS, installed())
 
 
 def problem_body(

@@ -8,6 +8,7 @@ from tortoise import connections
 
 from app_api.schemas import Out
 from app_api.services import Services
+from miniprograms.access import public
 
 
 class Health(Out):
@@ -15,14 +16,14 @@ class Health(Out):
     checks: dict[str, str]
 
 
-@get("/live", opt={"public": True}, summary="The process is up")
+@get("/live", opt={"access": public()}, summary="The process is up")
 async def live() -> Health:
     return Health(status="ok", checks={})
 
 
 @get(
     "/ready",
-    opt={"public": True},
+    opt={"access": public()},
     summary="Database and Redis answer",
     responses={503: ResponseSpec(Health, description="The database or Redis does not answer")},
 )

@@ -17,6 +17,7 @@ from app_api.schemas import Out
 from app_api.services import Services
 from integrations.provincial import UpstreamUnavailable
 from locales import N_, gettext
+from miniprograms.access import resident
 from miniprograms.contract import Card, CardContext, MiniProgram, Subject
 
 log = structlog.get_logger("superapp.home")
@@ -50,10 +51,10 @@ async def card_for(program: MiniProgram, ctx: CardContext, deadline_s: float) ->
         return unavailable(program, 60)
 
 
-@get("/home", opt={"kind": "resident"}, summary="The home screen: one card per mini-program")
+@get("/home", opt={"access": resident()}, summary="The home screen: one card per mini-program")
 async def home(request: Request, subject: Subject, services: Services) -> Home:
     audit = AuditBuffer(request)
-    ctx = CardContext(subject=subject, provincial=services.provincial, audit=audit)
+    ctx = CardContext(subject=subject, clients=services.clients, audit=audit)
     deadline = services.settings.card_deadline_s
     cards = await asyncio.gather(*(card_for(program, ctx, deadline) for program in installed()))
     await audit.flush()  # every read the cards made, in one commit

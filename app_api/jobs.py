@@ -1,7 +1,8 @@
 """Background work on SAQ over Redis: in-process in embedded mode, separate workers in production.
 
-Jobs are plain async functions taking the SAQ context; ``ctx["services"]`` holds the
-process's :class:`~app_api.services.Services`.
+Core jobs are plain async functions taking the SAQ context; ``ctx["services"]`` holds the
+process's :class:`~app_api.services.Services`. Mini-programs' jobs are added by
+:mod:`app_api.runtimes`, named ``<slug>.<function>``, and receive their program's runtime.
 """
 
 from __future__ import annotations
@@ -56,8 +57,15 @@ class JobRunner:
     def __init__(self, settings: Settings, services: Services) -> None:
         self.queue = RedisQueue(kv.connect(settings.redis_url, decode=False), name=QUEUE_NAME)
         self._services = services
+        self._functions: list[Any] = list(FUNCTIONS)
+        self._cron_jobs: list[CronJob] = list(CRON_JOBS)
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
+
+    def add(self, functions: list[Any], cron_jobs: list[CronJob]) -> None:
+        """More jobs (the mini-programs'), before a worker is made."""
+        self._functions.extend(functions)
+        self._cron_jobs.extend(cron_jobs)
 
     def worker(self, concurrency: int = 4) -> Worker:
         async def startup(ctx: dict[str, Any]) -> None:
@@ -65,8 +73,8 @@ class JobRunner:
 
         return _QuietWorker(
             self.queue,
-            functions=FUNCTIONS,
-            cron_jobs=CRON_JOBS,
+            functions=self._functions,
+            cron_jobs=self._cron_jobs,
             startup=startup,
             concurrency=concurrency,
             dequeue_timeout=1.0,

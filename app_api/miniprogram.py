@@ -6,9 +6,11 @@ package so that mini-programs can import it without importing app_api.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib.metadata import entry_points
 
+from integrations.provincial import CORE_UPSTREAMS, Upstream
 from miniprograms.contract import MiniProgram
 
 GROUP = "superapp.miniprograms"
@@ -24,3 +26,21 @@ def installed() -> tuple[MiniProgram, ...]:
             raise TypeError(f"entry point {ep.name} is not a MiniProgram")
         found.append(program)
     return tuple(sorted(found, key=lambda p: (p.order, p.slug)))
+
+
+def upstreams(programs: Sequence[MiniProgram] | None = None) -> tuple[Upstream, ...]:
+    """The provincial upstreams this service reads: the core ones and those each installed
+    mini-program (or each of ``programs``) brings. A name taken twice stops start-up,
+    naming who brought each."""
+    found = [("core", spec) for spec in CORE_UPSTREAMS]
+    for program in installed() if programs is None else programs:
+        found.extend((f"mini-program {program.slug!r}", spec) for spec in program.upstreams)
+    owners: dict[str, str] = {}
+    for owner, spec in found:
+        if spec.name in owners:
+            raise ValueError(
+                f"the provincial upstream {spec.name!r} is brought twice: "
+                f"by {owners[spec.name]} and by {owner}"
+            )
+        owners[spec.name] = owner
+    return tuple(spec for _, spec in found)

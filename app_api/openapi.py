@@ -1,9 +1,9 @@
 """The OpenAPI document describes the API as it answers, failures included.
 
-Routes say what they need in ``opt`` (``public``, ``kind``, ``roles``, ``aal``, ``scope``: see
-:mod:`app_api.auth.guards`) and which problems their own code raises
-(``opt={"problems": ("identity_locked", ...)}``). From that, and from the handler's signature,
-:class:`ApiDocument` gives every operation:
+Routes say who may call them in ``opt["access"]`` (a typed rule from
+:mod:`miniprograms.access`, checked at start-up by :mod:`app_api.access`) and which problems
+their own code raises (``opt["problems"] = ("identity_locked", ...)``). From that, and from
+the handler's signature, :class:`ApiDocument` gives every operation:
 
 - one ``application/problem+json`` response per status it can answer, whose schema names the
   problem codes of that status on that route (so a fuzzer catches an undeclared one);
@@ -47,8 +47,10 @@ from litestar.routes import BaseRoute, HTTPRoute
 from litestar.types import Scope
 from litestar.typing import FieldDefinition
 
+from app_api.access import rule_of
 from app_api.errors import PROBLEM_JSON, registry
 from app_api.schemas import Out
+from miniprograms.access import PROBLEMS, public
 
 BEARER = "BearerToken"
 ACT_AS = "X-Act-As"
@@ -101,24 +103,22 @@ def _signature_parameters(handler: HTTPRouteHandler) -> set[str]:
 
 
 def route_doc(handler: HTTPRouteHandler) -> RouteDoc:
-    """The problems ``handler`` can answer: from its guard options, signature and declarations."""
+    """The problems ``handler`` can answer: from its access rule, signature and declarations."""
     table = registry()
-    opt = handler.opt
-    declared = tuple(opt.get("problems", ()))
+    rule = rule_of(handler)
+    declared = tuple(handler.opt.get(PROBLEMS, ()))
     unknown = [code for code in declared if code not in table]
     if unknown:
         raise ValueError(
             f"{handler.handler_name} declares problem codes not in PROBLEMS: {unknown}"
         )
     codes: set[str] = set(declared)
-    public = bool(opt.get("public"))
-    if not public:
+    if not rule.public:
         # The guard: no or a spent token; X-Act-As naming someone who granted nothing.
         codes |= {"not_authenticated", "token_invalid", "delegation_denied"}
-        roles = opt.get("roles")
-        if opt.get("kind") or roles:
+        if rule.kind is not None:
             codes.add("forbidden")
-        if roles or opt.get("kind") == "operator" or opt.get("aal", 1) > 1:
+        if rule.aal > 1:  # operator rules always say 2
             codes.add("mfa_required")
     sent = _signature_parameters(handler)
     if sent:
@@ -132,8 +132,8 @@ def route_doc(handler: HTTPRouteHandler) -> RouteDoc:
         by_status.setdefault(table[code][0], []).append(code)
     return RouteDoc(
         codes={status: tuple(names) for status, names in sorted(by_status.items())},
-        public=public,
-        delegable=bool(opt.get("scope")),
+        public=rule.public,
+        delegable=rule.scope is not None,
         beyond_schema=any(table[code][0] == 422 for code in declared),
         idempotency_key_required="idempotency_key_required" in declared,
     )
@@ -306,7 +306,7 @@ def config(version: str) -> OpenAPIConfig:
         path="/schema",
         render_plugins=[ScalarRenderPlugin()],
         openapi_router=Router(
-            path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False
+            path="/schema", route_handlers=[], opt={"access": public()}, include_in_schema=False
         ),
         components=Components(
             security_schemes={BEARER: SecurityScheme(type="http", scheme="bearer")}

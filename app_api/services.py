@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from app_api.audit.chain import AuditLog
 from app_api.identity.crypto import PiiVault
+from app_api.miniprogram import upstreams as installed_upstreams
 from app_api.settings import Settings
-from integrations.provincial import ProvincialClient, UpstreamPolicy
-from integrations.provincial.policy import UPSTREAMS
+from integrations.provincial import Gateway, Upstream, build_clients
 from integrations.sms import SmsClient
+from miniprograms.contract import Runtime
 
 
 @dataclass
@@ -25,17 +27,41 @@ class Services:
     vault: PiiVault
     audit: AuditLog
     sms: SmsClient
-    provincial: ProvincialClient
+    gateway: Gateway  # the provincial gateway's transport (cache, breakers, forget_person)
+    # Every provincial upstream's typed client, by upstream name; each is found through its
+    # accessor, which returns its Protocol (e.g. ``population_client(services.clients)``).
+    clients: dict[str, object]
+    # Each installed mini-program's runtime, by slug (filled in by app_api.lifespan).
+    runtimes: dict[str, Runtime] = field(default_factory=dict)
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         """A stable, secret-keyed digest for Redis keys and stored secrets (codes, tokens)."""
         key = self.settings.secret_key.encode()
         return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
+    async def close(self) -> None:
+        """Close the clients of outside systems built here (the Redis client is the caller's)."""
+        try:
+            await self.sms.close()
+        finally:
+            await self.gateway.close()
 
-def build_services(settings: Settings, redis: Redis) -> Services:
+
+def build_services(
+    settings: Settings, redis: Redis, upstreams: Sequence[Upstream] | None = None
+) -> Services:
+    """The collaborators; ``upstreams`` default to the core ones and the installed programs'."""
     vault = PiiVault(settings.pii_key)
-    policy = UpstreamPolicy(budget_s=settings.provincial_budget_s)
+    gateway = Gateway(
+        settings.provincial_base_url,
+        settings.provincial_app_id,
+        settings.provincial_app_secret,
+        redis,
+        vault.derive_key("upstream-cache"),
+        budget_s=settings.provincial_budget_s,
+        today=settings.today,
+    )
+    clients = build_clients(gateway, installed_upstreams() if upstreams is None else upstreams)
     return Services(
         settings=settings,
         redis=redis,
@@ -47,13 +73,6 @@ def build_services(settings: Settings, redis: Redis) -> Services:
             settings.sms_app_secret,
             timeout_s=settings.sms_timeout_s,
         ),
-        provincial=ProvincialClient(
-            settings.provincial_base_url,
-            settings.provincial_app_id,
-            settings.provincial_app_secret,
-            redis,
-            vault.derive_key("upstream-cache"),
-            policies=dict.fromkeys(UPSTREAMS, policy),
-            today=settings.today,
-        ),
+        gateway=gateway,
+        clients=clients,
     )

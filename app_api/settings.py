@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
+from app_api import program_settings
 from app_api.addresses import AddressError, trusted_networks
+from app_api.miniprogram import installed
 
 DEV_SECRET = "dev-only-secret-change-me"
 # 32 zero-ish bytes, base64: good enough to run a demo, refused in production.
@@ -87,6 +89,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     )
     sandbox: bool = True  # serve starts the sandbox of outside systems (never in production)
     trusted_proxies: tuple[str, ...] = ()
+    # Each installed mini-program's own settings Struct, by slug (SUPERAPP_<SLUG>_<FIELD>).
+    programs: dict[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,6 +130,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             wrong.append("SUPERAPP_SANDBOX must be false: production talks to the real gateways")
         if self.today is not None:
             wrong.append("SUPERAPP_TODAY must be unset: production reads the real date")
+        wrong.extend(program_settings.production_problems(self.programs))
         if wrong:
             raise SettingsError("refusing to start in production: " + "; ".join(wrong))
 
@@ -168,14 +173,20 @@ def load(environ: dict[str, str] | None = None, **overrides: object) -> Settings
     environ = os.environ if environ is None else environ
     raw: dict[str, object] = {}
     for field in msgspec.structs.fields(Settings):
+        if field.name == "programs":
+            continue
         value = environ.get(f"SUPERAPP_{field.name.upper()}")
         if value is not None:
             raw[field.name] = value.split(",") if field.name == "trusted_proxies" else value
+    programs = overrides.pop("programs", None)
     raw.update(overrides)
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
+        programs = programs or program_settings.read_all(installed(), environ)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from exc
+    except program_settings.ProgramSettingsError as exc:
+        raise SettingsError(str(exc)) from None
     try:
         trusted_networks(settings.trusted_proxies)
     except AddressError as exc:
@@ -186,6 +197,7 @@ def load(environ: dict[str, str] | None = None, **overrides: object) -> Settings
         settings,
         sms_gateway_url=settings.sms_gateway_url or sandbox_url,
         provincial_base_url=settings.provincial_base_url or sandbox_url,
+        programs=programs,
     )
     settings.check()
     return settings

@@ -26,12 +26,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.rawhttp import percentile
 from tests.live import start_service
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _run(api: str, token: str, requests: int, concurrency: int) -> dict[str, list[float]]:
@@ -82,11 +78,11 @@ def main() -> None:
     print(f"{'endpoint':<28}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     for name, values in samples.items():
         print(
-            f"{name:<28}{_pct(values, 0.5):>10.2f}{_pct(values, 0.99):>10.2f}{statistics.fmean(values):>10.2f}"
+            f"{name:<28}{percentile(values, 0.5):>10.2f}{percentile(values, 0.99):>10.2f}{statistics.fmean(values):>10.2f}"
         )
     print(
-        f"ratio authenticated/bare: p50 {_pct(authed, 0.5) / _pct(bare, 0.5):.2f}x, "
-        f"p99 {_pct(authed, 0.99) / _pct(bare, 0.99):.2f}x  "
+        f"ratio authenticated/bare: p50 {percentile(authed, 0.5) / percentile(bare, 0.5):.2f}x, "
+        f"p99 {percentile(authed, 0.99) / percentile(bare, 0.99):.2f}x  "
         f"({args.requests} requests each, concurrency {args.concurrency})"
     )
 

@@ -19,8 +19,7 @@ flatter the figures, so anything else, or any answer but 200, fails the run (exi
 does a cold card whose data is older than its request (the run was not cold).
 Targets are reported as met or missed; they do not change the exit status.
 
-The measuring client speaks HTTP/1.1 on raw keep-alive sockets: a full client library costs
-more per request than the bare endpoint itself and would hide the server's own ratio.
+The measuring client is bench/rawhttp.py (raw keep-alive HTTP/1.1).
 
     .venv/bin/python -m bench.home_fanout [--residents 200] [--warm 1000] [--latency-ms 80]
                                           [--clients 32] [--seconds 10] [--rounds 5]
@@ -39,7 +38,6 @@ import asyncio
 import gc
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -49,56 +47,22 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app_api.demo import demo_phone
+from bench.rawhttp import Connection, percentile
+from bench.servers import backend as backend_name
+from bench.servers import empty_servers
 from tests.live import LiveService, free_port, start_service
 
 SEED = 2026
 HOME, BARE = "/api/v1/home", "/health/live"
-_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
 
 
 class CardFailure(RuntimeError):
     """An answer that was not 200 with every card ``ok``: the figures would lie."""
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection, GET only, as cheap per request as Python allows."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
-        self._reader, self._writer, self._host = reader, writer, host
-
-    @classmethod
-    async def open(cls, base_url: str) -> Connection:
-        url = urlsplit(base_url)
-        reader, writer = await asyncio.open_connection(url.hostname, url.port)
-        return cls(reader, writer, url.netloc)
-
-    def request(self, path: str, token: str | None = None) -> bytes:
-        """The bytes of a GET, built once and sent many times."""
-        auth = f"Authorization: Bearer {token}\r\n" if token else ""
-        return f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n{auth}\r\n".encode()
-
-    async def send(self, request: bytes) -> tuple[int, bytes]:
-        self._writer.write(request)
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        length = _LENGTH.search(head)
-        if length is None:
-            raise RuntimeError(f"an answer without Content-Length: {head[:200]!r}")
-        return int(head[9:12]), await self._reader.readexactly(int(length[1]))
-
-    async def close(self) -> None:
-        self._writer.close()
-        await self._writer.wait_closed()
 
 
 # A resident without a bound ID number gets cards that only ask for one: no province, fast.
@@ -216,7 +180,9 @@ async def _throughput(
         for path in (BARE, HOME) if i % 2 == 0 else (HOME, BARE):
             elapsed[path] += await _burst(api, runs[path], seconds / rounds, samples[path])
     bare, home = (
-        Rate(len(samples[p]) / elapsed[p], _pct(samples[p], 0.5), _pct(samples[p], 0.99))
+        Rate(
+            len(samples[p]) / elapsed[p], percentile(samples[p], 0.5), percentile(samples[p], 0.99)
+        )
         for p in (BARE, HOME)
     )
     return bare, home
@@ -264,36 +230,6 @@ def _warm_up(service: LiveService, tokens: list[str]) -> None:
                 raise CardFailure(f"home before the throughput run: {resp.status_code} {resp.text}")
 
 
-def _backend() -> str:
-    database = os.environ.get("SUPERAPP_DATABASE_URL", "")
-    redis = os.environ.get("SUPERAPP_REDIS_URL", "")
-    db_name = "PostgreSQL" if database.startswith(("postgres", "asyncpg")) else "SQLite"
-    real_redis = bool(redis) and not redis.startswith("fakeredis")
-    return f"{db_name} + {'Redis' if real_redis else 'fakeredis'}"
-
-
-def _empty_servers() -> None:
-    """Empty the real servers given: the cold run must be cold, and the demo city seeded anew
-    (a city left by an earlier run may hold fewer residents than this run signs in)."""
-    redis_url = os.environ.get("SUPERAPP_REDIS_URL", "")
-    if redis_url and not redis_url.startswith("fakeredis"):
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
-    database_url = os.environ.get("SUPERAPP_DATABASE_URL", "")
-    if database_url.startswith(("postgres://", "asyncpg://")):
-        import asyncpg
-
-        async def reset() -> None:
-            conn = await asyncpg.connect("postgresql://" + database_url.split("://", 1)[1])
-            try:
-                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-            finally:
-                await conn.close()
-
-        asyncio.run(reset())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -309,7 +245,7 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2", help="server processes to measure")
     args = parser.parse_args()
     processes = [int(n) for n in args.processes.split(",")]
-    backend = _backend()
+    backend = backend_name()
     try:
         report = _run(args, processes, backend)
     except CardFailure as failure:
@@ -332,7 +268,7 @@ def _run(
             "SUPERAPP_LOGIN_PER_IP_PER_HOUR": "1000000",
         }
     )
-    _empty_servers()
+    empty_servers()
     sandbox, sandbox_url = _start_sandbox(args.latency_ms)
     extra.update(
         {"SUPERAPP_SANDBOX": "false", "SUPERAPP_SANDBOX_PORT": sandbox_url.rsplit(":", 1)[1]}
@@ -397,14 +333,17 @@ def _print(
         (f"bare {BARE}", latency.bare),
     ):
         print(
-            f"{name:<28}{_pct(values, 0.5):>9.2f}{_pct(values, 0.99):>9.2f}{statistics.fmean(values):>9.2f}"
+            f"{name:<28}{percentile(values, 0.5):>9.2f}{percentile(values, 0.99):>9.2f}{statistics.fmean(values):>9.2f}"
         )
-    cold50, cold99 = _pct(latency.cold, 0.5) / slowest, _pct(latency.cold, 0.99) / slowest
+    cold50, cold99 = (
+        percentile(latency.cold, 0.5) / slowest,
+        percentile(latency.cold, 0.99) / slowest,
+    )
     print(
         f"cold home / slowest upstream: p50 {cold50:.2f}x, p99 {cold99:.2f}x "
         f"(target <= 1.2: {verdict(max(cold50, cold99) <= 1.2)})"
     )
-    warm_ratio = _pct(latency.warm, 0.5) / _pct(latency.bare, 0.5)
+    warm_ratio = percentile(latency.warm, 0.5) / percentile(latency.bare, 0.5)
     print(
         f"warm home / bare endpoint:    p50 {warm_ratio:.2f}x (target <= 3: {verdict(warm_ratio <= 3)})"
     )

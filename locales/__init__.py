@@ -41,16 +41,45 @@ DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 _current: ContextVar[str] = ContextVar("superapp_locale", default=DEFAULT)
 
 
-@cache
-def translations(locale: str) -> Translations:
-    """Load one locale's catalog, compiled from its ``.po`` file in memory."""
-    po_path = CATALOG_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+# Catalog folders that mini-programs bring in their own folder (same layout as this one).
+_EXTRA_DIRS: list[Path] = []
+
+
+def add_catalogs(directory: Path) -> None:
+    """Also look up msgids in the catalogs under ``directory`` (``<locale>/LC_MESSAGES/
+    messages.po``). Ours win over theirs: a program adds words, it never changes core ones."""
+    if directory not in _EXTRA_DIRS:
+        _EXTRA_DIRS.append(directory)
+        translations.cache_clear()
+
+
+def _compile(po_path: Path, locale: str) -> Translations:
     with po_path.open("rb") as fh:
         catalog = read_po(fh, locale=locale)
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
     return Translations(buf, domain=DOMAIN)
+
+
+@cache
+def translations(locale: str) -> Translations:
+    """Load one locale's catalog, compiled from its ``.po`` files in memory."""
+    found = [
+        directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        for directory in (*_EXTRA_DIRS, CATALOG_DIR)
+    ]
+    merged = None
+    for po_path in found:
+        if not po_path.exists():
+            continue
+        compiled = _compile(po_path, locale)
+        if merged is None:
+            merged = compiled
+        else:
+            merged.merge(compiled)  # the later (ours, last) override the earlier
+    assert merged is not None, f"no catalog for {locale}"
+    return merged
 
 
 def negotiate(accept_language: str | None) -> str:

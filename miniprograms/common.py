@@ -13,9 +13,41 @@ from litestar.params import Parameter
 
 from integrations.provincial import Fetched, UpstreamRejected, UpstreamUnavailable
 from locales import N_, format_moment, gettext
-from miniprograms.contract import Card, CardAction, Problem, Subject
+from miniprograms.contract import Card, CardAction, Problem, ProblemType, Subject
 
 T = TypeVar("T")
+
+# The problems every mini-program may raise (beyond the core HTTP ones such as ``not_found``):
+# code -> (status, title msgid, detail msgid). A program's own codes go in its declaration.
+SHARED_PROBLEMS: dict[str, ProblemType] = {
+    "real_name_required": ProblemType(
+        403,
+        N_("Real-name verification needed"),
+        N_("Verify your real name with your ID number first, then try again."),
+    ),
+    "upstream_unavailable": ProblemType(
+        503,
+        N_("Service temporarily unavailable"),
+        N_(
+            "The provincial service is not answering just now. Please try again in {seconds} seconds."
+        ),
+    ),
+    "upstream_refused": ProblemType(
+        409,
+        N_("Request refused"),
+        N_("The provincial service refused this request."),
+    ),
+    "idempotency_key_required": ProblemType(
+        428,
+        N_("Idempotency-Key header needed"),
+        N_("Send an Idempotency-Key header so the request is never filed twice."),
+    ),
+    "idempotency_key_reused": ProblemType(
+        422,
+        N_("Idempotency-Key already used"),
+        N_("This Idempotency-Key was used for a different request."),
+    ),
+}
 
 PageNo = Annotated[int, Parameter(ge=1, le=10_000)]
 PageSize = Annotated[int, Parameter(ge=1, le=100)]
@@ -30,6 +62,16 @@ class Freshness(msgspec.Struct, kw_only=True):
     as_of: datetime
     as_of_display: str
     stale: bool
+
+
+class Page(Freshness, kw_only=True):
+    """The shape every paged answer of a mini-program shares: page ``page`` (of
+    ``page_size`` items) of ``total``, as of when the province said it. A page type adds
+    ``items: list[...]`` and nothing else."""
+
+    page: int
+    page_size: int
+    total: int
 
 
 def freshness(fetched: Fetched[Any]) -> dict[str, Any]:

@@ -1,28 +1,30 @@
 """The contract between app_api and every mini-program.
 
-A mini-program is a package with ``routes.py service.py models.py schemas.py card.py`` and
-one :class:`MiniProgram` value, registered in ``pyproject.toml`` under the entry-point
-group ``superapp.miniprograms``. app_api mounts its router under ``/api/v1``, asks it for
-its home card, and adds its delegation scopes; it never imports a mini-program by name.
+A mini-program is a package with ``routes.py service.py models.py schemas.py card.py`` (and,
+when it talks to an upstream of its own, ``upstream.py`` and ``sandbox.py``) and one
+:class:`MiniProgram` value, registered in ``pyproject.toml`` under the entry-point group
+``superapp.miniprograms``. That value declares everything the program brings; app_api
+validates it at start-up and mounts it, and never imports a program by name.
 
-Handlers receive these dependencies from app_api by name: ``subject`` (:class:`Subject`,
-the resident whose data is served, already authorized), ``provincial`` (the
-:class:`~integrations.provincial.ProvincialClient`) and ``audit`` (a callable
-``await audit(action, resource, purpose)``). They raise :class:`Problem` with a code from
-their ``problems`` table; app_api renders it as localized problem+json.
+Handlers receive the dependencies named in :data:`PROVIDED` from app_api, plus the program's
+own ``dependencies``. They raise :class:`Problem` with a code from :data:`SHARED_PROBLEMS`
+(``miniprograms.common``) or their own ``problems`` table; app_api renders it as localized
+problem+json.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 from litestar import Router
+from redis.asyncio import Redis
 
-from integrations.provincial import AuditHook, ProvincialClient
+from integrations.provincial import AuditHook, Upstream
 from locales import format_day, format_money
 
 CardStatus = Literal["ok", "degraded", "unavailable"]
@@ -82,10 +84,12 @@ def day(value: str | date) -> Day:
 
 @dataclass(frozen=True)
 class CardContext:
-    """What a mini-program's ``card()`` is given."""
+    """What a mini-program's ``card()`` is given. ``clients`` holds every provincial
+    upstream's client by name; a card picks its own with its program's typed accessor
+    (e.g. ``social_security_client(ctx.clients)``), which returns the upstream's Protocol."""
 
     subject: Subject
-    provincial: ProvincialClient
+    clients: Mapping[str, object]
     audit: AuditHook
 
 
@@ -107,18 +111,105 @@ class Card(msgspec.Struct, kw_only=True):
     actions: list[CardAction] = msgspec.field(default_factory=list)
 
 
+class ProblemType(NamedTuple):
+    """How a problem code is answered: HTTP status, title and detail msgids (the detail may
+    use ``{placeholders}`` filled from the :class:`Problem`'s params)."""
+
+    status: int
+    title: str
+    detail: str
+
+
 @dataclass(frozen=True)
-class MiniProgram:
-    """What a mini-program exports through its entry point."""
+class Runtime:
+    """What app_api hands a mini-program's jobs, start-up/shutdown hooks and dependency
+    providers (as the ``runtime`` dependency): its own settings and the outside world."""
 
     slug: str
-    title: str
+    settings: Any  # the program's ``settings`` Struct, read from SUPERAPP_<SLUG>_*; or None
+    clients: Mapping[str, object]  # upstream name -> typed client (see its Protocol)
+    redis: Redis
+    enqueue: Callable[..., Awaitable[object]]  # enqueue(job_name, **kwargs): own jobs only
+
+
+Job = Callable[..., Awaitable[Any]]  # ``async def job(runtime: Runtime, **kwargs)``
+Hook = Callable[[Runtime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A job run on a schedule (crontab syntax, in the worker's time zone)."""
+
+    job: Job
+    cron: str
+    timeout_s: int = 600
+
+
+@dataclass(frozen=True)
+class DemoResident:
+    """One resident of the demo city, as a mini-program's demo data may refer to them."""
+
+    id: str
+    name: str
+    phone: str
+    id_number: str | None
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What a mini-program's ``demo`` function is given to add its part of the demo city."""
+
+    rng: random.Random
+    today: date
+    residents: Sequence[DemoResident]
+
+
+# The dependencies app_api provides to every mini-program's handlers, by name. A handler
+# parameter with one of these names receives the value; a program's own ``dependencies``
+# may not reuse a name (start-up fails).
+PROVIDED: Mapping[str, str] = {
+    "subject": "Subject: the resident whose data is served, already authorized",
+    "subject_id": "str: that resident's account id",
+    "audit": "AuditHook: await audit(action, resource, purpose), committed at once",
+    "clients": "Mapping[str, object]: every upstream client, by upstream name",
+    "runtime": "Runtime: this mini-program's settings, clients, Redis and job queue",
+}
+
+
+@dataclass(frozen=True)
+class MiniProgram:
+    """Everything a mini-program brings, exported through its entry point.
+
+    app_api validates the declaration at start-up (problem codes that clash with a core
+    code or another program's, dependency names app_api provides, settings prefixes that
+    clash with core settings, job names) and mounts all of it; it never names a program.
+    """
+
+    slug: str
+    title: str  # msgid
     router: Callable[[], Router]
-    card: Callable[[CardContext], Awaitable[Card]]
-    scopes: dict[str, str] = field(default_factory=dict)  # scope -> label msgid
-    problems: dict[str, tuple[int, str, str]] = field(
-        default_factory=dict
-    )  # code -> status, title, detail
-    order: int = 100
+    card: Callable[[CardContext], Awaitable[Card]] | None = None
+    scopes: Mapping[str, str] = field(default_factory=dict)  # scope -> label msgid
+    problems: Mapping[str, ProblemType | tuple[int, str, str]] = field(default_factory=dict)
+    order: int = 100  # place on the home screen
+    # Providers (plain functions, parameters injected by name) for this program's handlers.
+    dependencies: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    upstreams: tuple[Upstream, ...] = ()  # the provincial upstreams it reads (own clients)
+    jobs: tuple[Job, ...] = ()  # enqueued by name: "<slug>.<function name>"
+    cron: tuple[Cron, ...] = ()
+    # A msgspec Struct of the program's settings, each field read from
+    # SUPERAPP_<SLUG>_<FIELD>; a ``production_problems(self) -> list[str]`` method joins
+    # the production checks.
+    settings: type[msgspec.Struct] | None = None
+    on_startup: Hook | None = None
+    on_shutdown: Hook | None = None
     models_module: str | None = None
     migrations_module: str | None = None
+    demo: Callable[[DemoSeed], Awaitable[Mapping[str, int]]] | None = None
+    # A folder of its own catalogs (<locale>/LC_MESSAGES/messages.po), for a program kept
+    # outside this repository; the programs here share the catalogs in locales/.
+    catalogs: str | None = None
+
+    def job_name(self, job: Job) -> str:
+        """The name a job of this program is queued under."""
+        return f"{self.slug}.{job.__name__}"

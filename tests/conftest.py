@@ -28,9 +28,10 @@ from redis.asyncio import Redis
 
 from app_api import db, kv, settings
 from app_api.app import create_app
+from app_api.miniprogram import upstreams
 from integrations import clock
 from integrations.provincial import cache
-from integrations.sandbox import PROVINCE, SMS, SandboxConfig, run_sandbox
+from integrations.sandbox import SMS, UPSTREAMS, SandboxConfig, run_sandbox
 from integrations.sandbox.registry import registered_name
 from tests.asgi import serve_asgi
 
@@ -123,6 +124,11 @@ class Sandbox:
     def sms_codes(self, phone: str) -> list[str]:
         return [m["params"]["code"] for m in self.app[SMS].outbox if m["phone"] == phone]
 
+    def upstream(self, name: str) -> Any:
+        """What the sandbox's handler of a provincial upstream keeps (certificates issued,
+        withdrawals filed, the population registry...)."""
+        return self.app[UPSTREAMS][name].state
+
 
 @pytest.fixture
 def today() -> date:
@@ -133,7 +139,9 @@ def today() -> date:
 @pytest.fixture
 async def sandbox(today: date) -> AsyncIterator[Sandbox]:
     runner = await run_sandbox(
-        SandboxConfig(app_secrets={APP_ID: APP_SECRET}, today=today), "127.0.0.1", 0
+        SandboxConfig(app_secrets={APP_ID: APP_SECRET}, today=today, upstreams=upstreams()),
+        "127.0.0.1",
+        0,
     )
     host, port = runner.addresses[0][:2]
     yield Sandbox(runner, f"http://{host}:{port}")
@@ -199,7 +207,7 @@ class Env:
         The sandbox's registry first records the phone as registered to that number (a
         carrier's real-name record), and the name defaults to the one it holds.
         """
-        self.sandbox.app[PROVINCE].registry.register_phone(phone, id_number)
+        self.sandbox.upstream("population").registry.register_phone(phone, id_number)
         name = name or registered_name(id_number)
         tokens = await self.login(phone)
         resp = await self.client.put(

@@ -50,10 +50,38 @@ def test_mini_programs_import_neither_app_api_nor_each_other() -> None:
                     assert parts[1] == slug, f"{path} imports {name}"
 
 
-def test_lower_rooms_import_nothing_above_them() -> None:
-    for room in ("integrations", "notifications", "accessibility", "locales"):
+LOWER_ROOMS = ("integrations", "notifications", "accessibility")
+
+
+def test_lower_rooms_import_nothing_above_them_nor_beside_them() -> None:
+    """integrations, notifications and accessibility import nothing of ours but the catalogs;
+    the catalogs import nothing of ours at all."""
+    for room in (*LOWER_ROOMS, "locales"):
+        ours = {"app_api", "miniprograms", *LOWER_ROOMS, "locales"} - {room}
+        if room != "locales":
+            ours.discard("locales")
         for path, names in _imports(room).items():
-            assert not {n for n in names if n.split(".")[0] in ("app_api", "miniprograms")}, path
+            assert not {n for n in names if n.split(".")[0] in ours}, f"{path} imports {names}"
+
+
+def test_the_shared_mini_program_modules_import_no_app_api_and_no_program() -> None:
+    """contract, common and access are what every program builds on: they import neither
+    the app above nor any program beside them."""
+    for path, names in _imports("miniprograms").items():
+        if path.parent.name != "miniprograms":
+            continue
+        for name in names:
+            parts = name.split(".")
+            assert parts[0] not in ("app_api", "tests"), f"{path} imports {name}"
+            assert parts[0] != "miniprograms" or parts[1] not in PROGRAMS, f"{path}: {name}"
+
+
+def test_the_throwaway_program_imports_no_app_api() -> None:
+    for path, names in _imports("tests/city_library").items():
+        assert not {n for n in names if n.split(".")[0] == "app_api"}, path
+        assert not {
+            n for n in names if n.split(".")[0] == "miniprograms" and n.split(".")[1] in PROGRAMS
+        }, path
 
 
 def test_every_mini_program_has_the_same_shape() -> None:

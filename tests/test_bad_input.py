@@ -16,7 +16,6 @@ import pytest
 
 from app_api.audit.chain import AuditEvent
 from app_api.identity.models import Delegation, Operator
-from integrations.sandbox import PROVINCE
 from tests.conftest import Env
 
 WORKER = "321302198503120137"  # 王建国: a housing fund and contributions
@@ -75,7 +74,7 @@ async def resident(env: Env) -> dict:
 
 
 def _filed(env: Env) -> int:
-    return len(env.sandbox.app[PROVINCE].withdrawals)
+    return len(env.sandbox.upstream("housing_fund").withdrawals)
 
 
 async def _writes(env: Env) -> tuple[int, int, int]:

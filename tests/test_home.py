@@ -60,7 +60,7 @@ async def test_before_real_name_the_cards_ask_for_it(env: Env) -> None:
 async def test_a_failing_upstream_with_a_copy_gives_a_degraded_card(env: Env, kind: str) -> None:
     tokens = await env.verified("13800000001", WORKER_WITH_LOAN)
     warm = _cards(await env.client.get("/api/v1/home", headers=env.auth(tokens)))
-    await age_upstream_copies(env.app.state.services.provincial.cache, 7200)
+    await age_upstream_copies(env.app.state.services.gateway.cache, 7200)
     env.sandbox.app[FAULTS].set("housing_fund", Fault(kind=kind))
     cards = _cards(await env.client.get("/api/v1/home", headers=env.auth(tokens)))
     assert cards["housing_fund"]["status"] == "degraded"

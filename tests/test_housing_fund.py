@@ -13,7 +13,7 @@ import pytest
 from tortoise import connections
 
 from app_api.audit.chain import AuditEvent
-from integrations.sandbox import FAULTS, PROVINCE
+from integrations.sandbox import FAULTS
 from integrations.sandbox.faults import Fault
 from miniprograms.housing_fund.models import WithdrawalApplication
 from miniprograms.housing_fund.schemas import WithdrawalRequest
@@ -29,7 +29,7 @@ PHONE = "13800000001"
 
 def _filed(env: Env) -> int:
     """How many applications the province holds: the truth about "never twice"."""
-    return len(env.sandbox.app[PROVINCE].withdrawals)
+    return len(env.sandbox.upstream("housing_fund").withdrawals)
 
 
 async def test_account_transactions_and_loan(env: Env) -> None:

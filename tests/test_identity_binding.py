@@ -10,7 +10,7 @@ import pytest
 
 from app_api.audit.chain import AuditEvent
 from app_api.identity.models import IdentityCorrection, Operator, Resident
-from integrations.sandbox import FAULTS, PROVINCE
+from integrations.sandbox import FAULTS
 from integrations.sandbox.faults import Fault
 from integrations.sandbox.registry import registered_name
 from tests.conftest import Env
@@ -81,7 +81,7 @@ async def test_the_owner_of_the_line_binds_with_the_registered_name(env: Env) ->
 async def test_a_bound_number_cannot_be_replaced_by_its_resident(env: Env) -> None:
     tokens = await env.verified("13800000008", ZHOU)
     before = await _row("13800000008")
-    env.sandbox.app[PROVINCE].registry.register_phone("13800000008", WANG)
+    env.sandbox.upstream("population").registry.register_phone("13800000008", WANG)
     other = await _bind(env, tokens, "王建国", WANG)
     assert other.status_code == 409
     assert other.json()["code"] == "identity_locked"
@@ -96,7 +96,7 @@ async def test_a_bound_number_cannot_be_replaced_by_its_resident(env: Env) -> No
 
 
 async def test_one_id_number_binds_to_one_account(env: Env) -> None:
-    registry = env.sandbox.app[PROVINCE].registry
+    registry = env.sandbox.upstream("population").registry
     registry.register_phone("13600000002", ZHOU)  # 周敏 has a second line
     await env.verified("13800000008", ZHOU)
     second = await env.login("13600000002")
@@ -119,7 +119,7 @@ async def test_registry_down_is_a_503_that_stores_and_charges_nothing(env: Env) 
     # The breaker may still be open for a moment; once it lets a call through, binding works.
     resp = await _bind(env, tokens, "周敏", ZHOU)
     if resp.status_code == 503:
-        env.app.state.services.provincial.breakers["population"].record_success()
+        env.app.state.services.gateway.breakers["population"].record_success()
         resp = await _bind(env, tokens, "周敏", ZHOU)
     assert resp.status_code == 200, resp.text
 
@@ -153,7 +153,7 @@ async def test_guesses_are_limited_per_client_address(env: Env) -> None:
 
 
 async def test_two_bindings_at_once_bind_one_number(env: Env) -> None:
-    registry = env.sandbox.app[PROVINCE].registry
+    registry = env.sandbox.upstream("population").registry
     registry.register_phone("13600000003", ZHOU)
     other = "321311195801010019"  # 吴德福; pretend the line is registered to both, in turn
     tokens = await env.login("13600000003")
@@ -191,7 +191,7 @@ async def test_a_reviewer_corrects_a_bound_number_with_a_reason(env: Env) -> Non
         "/api/v1/social-security/summary", headers=env.auth(resident_tokens)
     )
     assert summary.status_code == 200
-    cache = env.app.state.services.provincial.cache
+    cache = env.app.state.services.gateway.cache
     await cache.settle()
     old_key = cache.key_of(
         "social_security", "/gov/v1/social-security/summary", {"id_number": ZHOU}

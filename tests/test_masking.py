@@ -11,7 +11,6 @@ import structlog
 from app_api import logs
 from app_api.identity.models import Resident
 from app_api.identity.numbers import id_check_char, mask_name
-from integrations.sandbox import PROVINCE
 from integrations.sandbox.registry import registered_name
 from tests.conftest import Env
 
@@ -35,7 +34,7 @@ def test_log_lines_mask_id_numbers_and_phones(capsys: pytest.CaptureFixture[str]
 async def test_identity_binding_masks_and_encrypts(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env.sandbox.app[PROVINCE].registry.register_phone("13600000001", ID_NUMBER)
+    env.sandbox.upstream("population").registry.register_phone("13600000001", ID_NUMBER)
     name = registered_name(ID_NUMBER)
     tokens = await env.login("13600000001")
     resp = await env.client.put(

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from app_api.miniprogram import upstreams
 from integrations.sandbox import SandboxConfig, run_sandbox
 from integrations.signing import signed_headers
 from tests.conftest import APP_ID, APP_SECRET
@@ -35,7 +36,7 @@ def sandbox_url() -> Iterator[str]:
 
     async def main() -> None:
         holder["runner"] = await run_sandbox(
-            SandboxConfig(app_secrets={APP_ID: APP_SECRET}), "127.0.0.1", 0
+            SandboxConfig(app_secrets={APP_ID: APP_SECRET}, upstreams=upstreams()), "127.0.0.1", 0
         )
         started.set()
 

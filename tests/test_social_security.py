@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from app_api.audit.chain import AuditEvent
-from integrations.sandbox import PROVINCE
 from miniprograms.social_security.models import IssuedCertificate
 from tests.conftest import Env
 
@@ -144,7 +143,7 @@ async def test_certificate_is_issued_once_per_key_and_recorded(env: Env) -> None
     )
     assert again.json()["certificate_no"] == first.json()["certificate_no"]
     assert len(first.json()["verification_code"]) == 8
-    assert len(env.sandbox.app[PROVINCE].certificates) == 1
+    assert len(env.sandbox.upstream("social_security").certificates) == 1
     assert await IssuedCertificate.all().count() == 1
     bad = await env.client.post(
         "/api/v1/social-security/certificates", json={"purpose": "bribe"}, headers=headers
@@ -157,7 +156,7 @@ async def test_certificate_is_issued_once_per_key_and_recorded(env: Env) -> None
         headers=headers,
     )
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
-    assert len(env.sandbox.app[PROVINCE].certificates) == 1
+    assert len(env.sandbox.upstream("social_security").certificates) == 1
 
 
 async def test_every_read_is_audited_with_its_purpose(env: Env) -> None:
@@ -213,8 +212,8 @@ async def test_a_relative_who_may_look_may_not_issue_a_certificate(env: Env) -> 
     await grant(["view_social_security"])
     denied = await certificate()
     assert denied.status_code == 403 and denied.json()["code"] == "delegation_denied"
-    assert not env.sandbox.app[PROVINCE].certificates
+    assert not env.sandbox.upstream("social_security").certificates
     await grant(["issue_social_security_certificate"])
     issued = await certificate()
     assert issued.status_code == 201, issued.text
-    assert len(env.sandbox.app[PROVINCE].certificates) == 1
+    assert len(env.sandbox.upstream("social_security").certificates) == 1

@@ -23,14 +23,15 @@ from app_api.identity.models import Enterprise, EnterpriseAdmin, Resident
 from app_api.identity.numbers import NumberError, validate_credit_code, validate_phone
 from app_api.services import Services
 from app_api.writes import audited_write
+from miniprograms.access import operator, resident, signed_in
 
 
-@get("/me", summary="The signed-in account")
+@get("/me", opt={"access": signed_in()}, summary="The signed-in account")
 async def me(principal: Principal) -> Account:
     return await accounts.describe(principal.kind, principal.account_id, principal.aal)
 
 
-@get("/profile", opt={"kind": "resident", "scope": "view_profile"}, summary="A resident's profile")
+@get("/profile", opt={"access": resident(scope="view_profile")}, summary="A resident's profile")
 async def read_profile(subject_id: str, services: Services, audit: AuditFn) -> Profile:
     resident = await Resident.get(id=subject_id)
     await audit("profile.read", f"resident:{subject_id}", "resident_service")
@@ -40,7 +41,7 @@ async def read_profile(subject_id: str, services: Services, audit: AuditFn) -> P
 @put(
     "/profile/identity",
     opt={
-        "kind": "resident",
+        "access": resident(),
         "problems": (
             "id_number_invalid",
             "identity_mismatch",
@@ -74,7 +75,7 @@ async def bind_identity(
 
 @post(
     "/admin/residents/search",
-    opt={"roles": {"reviewer"}, "problems": ("phone_invalid", "not_found")},
+    opt={"access": operator("reviewer"), "problems": ("phone_invalid", "not_found")},
     status_code=200,
     summary="Find a resident by phone (reviewers, to correct a record)",
 )
@@ -94,7 +95,7 @@ async def find_resident(data: ResidentSearch, request: Request) -> ResidentFound
 @put(
     "/admin/residents/{resident_id:str}/identity",
     opt={
-        "roles": {"reviewer"},
+        "access": operator("reviewer"),
         "problems": (
             "not_found",
             "id_number_invalid",
@@ -127,7 +128,7 @@ async def correct_identity(
 
 @get(
     "/enterprises/{credit_code:str}",
-    opt={"kind": "resident", "aal": 2, "problems": ("credit_code_invalid",)},
+    opt={"access": resident(aal=2), "problems": ("credit_code_invalid",)},
     summary="An enterprise's profile, for its administrators",
 )
 async def read_enterprise(

@@ -31,6 +31,7 @@ from app_api.identity.numbers import (
 )
 from app_api.services import Services
 from integrations.provincial import AuditHook, UpstreamRejected
+from integrations.provincial.population import population_client
 from miniprograms.common import upstream
 
 ID_CONTEXT = "resident.id_number"
@@ -94,7 +95,9 @@ async def _registry_says(
     """Ask the population registry; ``upstream_unavailable`` when it cannot answer."""
     try:
         verdict = await upstream(
-            services.provincial.verify_identity(name, number, phone, audit=audit, purpose=PURPOSE)
+            population_client(services.clients).verify_identity(
+                name, number, phone, audit=audit, purpose=PURPOSE
+            )
         )
     except UpstreamRejected:
         return False  # the registry refused the question itself (e.g. a malformed name)
@@ -206,7 +209,7 @@ async def correct_identity(
     except IntegrityError:
         raise Problem("identity_already_bound") from None
     if old_number and old_number != number:
-        await services.provincial.forget_person(old_number)
+        await services.gateway.forget_person(old_number)
     await resident.refresh_from_db()
     return resident
 

@@ -13,87 +13,48 @@ what GET requests record) commit on PostgreSQL with ``synchronous_commit = off``
 crash may lose the last fraction of a second of them, but only as a tail of the chain, since
 the WAL is flushed in order and every row is inserted after the one before it committed; the
 chain never breaks, and the next append links to the head that survived.
+
+This module is the writer (:class:`AuditLog`); the rows and their MAC are in
+:mod:`app_api.audit.records`, its SQL in :mod:`app_api.audit.statements`, and the
+verification walk in :mod:`app_api.audit.verification`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 import msgspec
-from tortoise import connections, fields
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.exceptions import IntegrityError, OperationalError
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-# AuditCheckpoint is imported here also so that Tortoise finds it: CORE_MODELS lists this module.
+# The models are imported here also so that Tortoise finds them: CORE_MODELS lists this module.
 from app_api.audit.checkpoint import Anchor, AuditCheckpoint, CheckpointSigner
-from app_api.db import placeholders
+from app_api.audit.records import GENESIS, AuditEntry, AuditEvent, entry_mac
+from app_api.audit.statements import CHAIN_LOCK, HEAD_SQL, guard, insert_sql
+from app_api.audit.verification import VerifyReport, verify_chain
 
-GENESIS = "0" * 64
+__all__ = [
+    "GENESIS",
+    "MAX_BATCH_ROWS",
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AuditEvent",
+    "AuditLog",
+    "ChainBusy",
+    "VerifyReport",
+]
 
-
-class AuditEvent(Model):
-    """One audited act. Never updated, never deleted."""
-
-    seq = fields.BigIntField(primary_key=True)  # assigned by AuditLog.append, never by the database
-    at = fields.DatetimeField()
-    actor_kind = fields.CharField(max_length=16)
-    actor_id = fields.CharField(max_length=64)
-    subject_id = fields.CharField(max_length=64, null=True, db_index=True)
-    action = fields.CharField(max_length=64)
-    resource = fields.CharField(max_length=128)
-    purpose = fields.CharField(max_length=64)
-    ip = fields.CharField(max_length=64, null=True)
-    prev_mac = fields.CharField(max_length=64)
-    mac = fields.CharField(max_length=64)
-
-    class Meta:
-        table = "audit_event"
-
-
-class AuditEntry(msgspec.Struct, frozen=True):
-    """What is being recorded, before it is chained."""
-
-    actor_kind: str
-    actor_id: str
-    action: str
-    resource: str
-    purpose: str
-    subject_id: str | None = None
-    ip: str | None = None
-
-
-def _mac(key: bytes, seq: int, at: datetime, entry: AuditEntry, prev_mac: str) -> str:
-    body = msgspec.json.encode(
-        [
-            seq,
-            at.astimezone(UTC).isoformat(timespec="microseconds"),
-            *msgspec.structs.astuple(entry),
-            prev_mac,
-        ]
-    )
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
-COLUMNS = ("seq", "at", *AuditEntry.__struct_fields__, "prev_mac", "mac")
-# PostgreSQL cannot infer the type of a parameter inside VALUES in a subquery.
-_PG_TYPES = {"seq": "bigint", "at": "timestamptz"}
 # Rows per statement: far below both databases' bind-parameter limits (11 per row).
 MAX_BATCH_ROWS = 500
-# The PostgreSQL advisory lock every insert into the chain holds ("audit_ev" in ASCII).
-CHAIN_LOCK = 0x61756469745F6576
-_HEAD_SQL = "SELECT seq, mac FROM audit_event ORDER BY seq DESC LIMIT 1"
 
 Run = Callable[[str, list[Any]], Awaitable[Sequence[Any]]]
 
@@ -109,21 +70,6 @@ class _Waiting:
     entries: list[AuditEntry]
     durable: bool
     done: asyncio.Future[list[int]] = field(repr=False)
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """What a verification found. ``problem`` at ``bad_seq``: ``missing`` (a row is gone),
-    ``broken_link`` / ``altered`` (a row was edited or forged), ``truncated`` (the table ends
-    before a checkpoint), ``checkpoint_mismatch`` (another row where a checkpoint was), or
-    ``checkpoint_forged`` (a checkpoint not signed with our key; ``bad_seq`` is its claim)."""
-
-    ok: bool
-    checked: int
-    bad_seq: int | None
-    problem: str | None
-    head: Anchor | None = None  # the last row verified
-    checkpoint: Anchor | None = None  # the signed checkpoint recorded after it, if any
 
 
 class AuditLog:
@@ -235,9 +181,9 @@ class AuditLog:
         if self._head is not None:
             after = self._head
             seq, mac, params = self._chain(*after, entries)
-            sql = _insert_sql(len(entries), dialect, relaxed=not durable, if_free=True)
+            sql = insert_sql(len(entries), dialect, relaxed=not durable, if_free=True)
             try:
-                written = await conn.execute_query_dict(sql, [*params, *_guard(*after)])
+                written = await conn.execute_query_dict(sql, [*params, *guard(*after)])
             except (IntegrityError, OperationalError):
                 written = []  # another process appended first, or holds the chain
             if len(written) == len(entries):
@@ -294,12 +240,12 @@ class AuditLog:
         self, run: Run, dialect: str, entries: list[AuditEntry]
     ) -> tuple[list[int], tuple[int, str]]:
         """Read the head and insert after it, the chain being held: seqs and the new head."""
-        rows = await run(_HEAD_SQL, [])
+        rows = await run(HEAD_SQL, [])
         after = (rows[0]["seq"], rows[0]["mac"]) if rows else (0, GENESIS)
         seq, mac, params = self._chain(*after, entries)
         written = await run(
-            _insert_sql(len(entries), dialect, relaxed=False, if_free=False),
-            [*params, *_guard(*after)],
+            insert_sql(len(entries), dialect, relaxed=False, if_free=False),
+            [*params, *guard(*after)],
         )
         if len(written) != len(entries):
             raise ChainBusy("the audit chain changed while held; the entries were not written")
@@ -311,53 +257,14 @@ class AuditLog:
         params: list[Any] = []
         for entry in entries:
             seq += 1
-            mac = _mac(self._key, seq, at, entry, prev)
+            mac = entry_mac(self._key, seq, at, entry, prev)
             params += [seq, at, *msgspec.structs.astuple(entry), prev, mac]
             prev = mac
         return seq, prev, params
 
     async def verify(self, batch: int = 1000, anchors: Iterable[Anchor] = ()) -> VerifyReport:
-        """Walk the whole chain; report the first broken row, if any.
-
-        The chain must also pass through every signed checkpoint recorded so far and every
-        ``anchors`` given by hand: a table ending before one, or holding another row there,
-        has lost its newest rows (``truncated``, ``checkpoint_mismatch``). A checkpoint
-        whose signature is wrong was not written by us (``checkpoint_forged``).
-        """
-        expected: dict[int, set[str]] = {}
-        for anchor in anchors:
-            expected.setdefault(anchor.seq, set()).add(anchor.head_mac)
-        for checkpoint in await AuditCheckpoint.all().order_by("id"):
-            if not self.checkpoints.genuine(checkpoint):
-                return VerifyReport(False, 0, checkpoint.seq, "checkpoint_forged")
-            expected.setdefault(checkpoint.seq, set()).add(checkpoint.head_mac)
-
-        expected_prev, expected_seq, checked = GENESIS, 1, 0
-        async for row in _rows(batch):
-            if row.seq != expected_seq:
-                return VerifyReport(False, checked, expected_seq, "missing")
-            entry = AuditEntry(
-                actor_kind=row.actor_kind,
-                actor_id=row.actor_id,
-                action=row.action,
-                resource=row.resource,
-                purpose=row.purpose,
-                subject_id=row.subject_id,
-                ip=row.ip,
-            )
-            if row.prev_mac != expected_prev:
-                return VerifyReport(False, checked, row.seq, "broken_link")
-            if not hmac.compare_digest(
-                row.mac, _mac(self._key, row.seq, row.at, entry, row.prev_mac)
-            ):
-                return VerifyReport(False, checked, row.seq, "altered")
-            if expected.get(row.seq, {row.mac}) != {row.mac}:
-                return VerifyReport(False, checked, row.seq, "checkpoint_mismatch")
-            expected_prev, expected_seq, checked = row.mac, row.seq + 1, checked + 1
-        head = Anchor(expected_seq - 1, expected_prev) if checked else None
-        if expected and max(expected) >= expected_seq:
-            return VerifyReport(False, checked, expected_seq, "truncated", head)
-        return VerifyReport(True, checked, None, None, head)
+        """Walk the whole chain; report the first broken row, if any (see :func:`verify_chain`)."""
+        return await verify_chain(self._key, self.checkpoints, batch, anchors)
 
     async def verify_and_checkpoint(
         self, source: str, anchors: Iterable[Anchor] = ()
@@ -379,60 +286,3 @@ def _settle(
         waiting.done.set_exception(exc)
     else:
         waiting.done.set_result(seqs or [])
-
-
-def _guard(seq: int, mac: str) -> list[Any]:
-    """Values for the INSERT's condition: row ``seq`` has ``mac`` (or the chain is empty)."""
-    return [seq, GENESIS, mac]
-
-
-@cache
-def _insert_sql(count: int, dialect: str, relaxed: bool, if_free: bool) -> str:
-    """``count`` rows, inserted only if the head they link to is in the table.
-
-    ``if_free`` (PostgreSQL): only if no other transaction holds the chain; the lock is then
-    held until the statement commits. ``relaxed`` (PostgreSQL): ``set_config(..., true)`` is
-    ``SET LOCAL`` inside the statement's own transaction, so that it commits without waiting
-    for the WAL flush, in one round trip and without touching other transactions.
-    """
-    width = len(COLUMNS)
-    marks = placeholders(dialect, width * count + 3)
-    postgres = dialect == "postgres"
-    casts = [f"::{_PG_TYPES.get(column, 'text')}" if postgres else "" for column in COLUMNS]
-    rows = ", ".join(
-        "("
-        + ", ".join(
-            mark + cast
-            for mark, cast in zip(marks[r * width : (r + 1) * width], casts, strict=True)
-        )
-        + ")"
-        for r in range(count)
-    )
-    seq, genesis, mac = marks[width * count :]
-    condition = (
-        f"COALESCE((SELECT mac FROM audit_event WHERE seq = {seq}{'::bigint' if postgres else ''}),"
-        f" {genesis}) = {mac}"
-    )
-    if postgres and if_free:
-        # In a sub-SELECT, so it is evaluated once for the statement (an InitPlan): called
-        # per row, it could fail for the first rows and succeed for the next, leaving a gap.
-        condition = f"(SELECT pg_try_advisory_xact_lock({CHAIN_LOCK})) AND {condition}"
-    sql = (
-        f"INSERT INTO audit_event ({', '.join(COLUMNS)}) "
-        f"SELECT * FROM (VALUES {rows}) AS new WHERE {condition}"
-    )
-    # RETURNING counts the rows written (the driver's row count is not reliable for INSERT).
-    if postgres and relaxed:
-        return sql + " RETURNING set_config('synchronous_commit', 'off', true)"
-    return sql + " RETURNING seq"
-
-
-async def _rows(batch: int) -> AsyncIterator[AuditEvent]:
-    after = 0
-    while True:
-        page = await AuditEvent.filter(seq__gt=after).order_by("seq").limit(batch)
-        if not page:
-            return
-        for row in page:
-            yield row
-        after = page[-1].seq

@@ -14,6 +14,7 @@ from app_api.audit.chain import AuditEvent
 from app_api.auth.sessions import Principal
 from app_api.deps import AuditFn
 from app_api.schemas import Out
+from miniprograms.access import operator, resident
 from miniprograms.common import PageNo, PageSize
 
 
@@ -96,7 +97,7 @@ def _require_instants(request: Request, *names: str) -> None:
         raise ValidationException(extra=errors)
 
 
-@get("/audit/events", opt={"roles": {"auditor"}}, summary="The audit log (auditors)")
+@get("/audit/events", opt={"access": operator("auditor")}, summary="The audit log (auditors)")
 async def audit_events(
     request: Request,
     audit: AuditFn,
@@ -133,7 +134,7 @@ async def audit_events(
     )
 
 
-@get("/me/access-log", opt={"kind": "resident"}, summary="Who read or changed my personal data")
+@get("/me/access-log", opt={"access": resident()}, summary="Who read or changed my personal data")
 async def my_access_log(principal: Principal, after: After = 0, limit: Limit = 50) -> AuditPage:
     rows = (
         await AuditEvent.filter(subject_id=principal.account_id, seq__gt=after)

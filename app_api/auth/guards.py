@@ -1,12 +1,16 @@
-"""Default-deny access control, declared on routes through ``opt``.
+"""Default-deny access control: each route declares a typed rule in ``opt["access"]``.
 
-Every route needs a valid session unless it says ``opt={"public": True}``. Beyond that:
+The rules and their factories are in :mod:`miniprograms.access`:
 
-- ``opt={"kind": "operator"}``: only that kind of account;
-- ``opt={"roles": {"auditor"}}``: an operator holding one of the roles, at assurance level 2;
-- ``opt={"aal": 2}``: a session that passed the second factor;
-- ``opt={"scope": "view_profile"}``: the route serves a resident's data, and a relative may
-  call it with ``X-Act-As`` when that resident granted the scope (亲情代办).
+- ``public()``: no token needed;
+- ``signed_in(aal=1)``: any account with a valid session, at that assurance level;
+- ``resident(scope=None, aal=1)``: residents only; with ``scope`` the route serves a
+  resident's data, and a relative may call it with ``X-Act-As`` when that resident granted
+  the scope (亲情代办);
+- ``operator(*roles)``: an active operator at assurance level 2 holding one of ``roles``.
+
+A route without a rule is never served: :mod:`app_api.access` refuses to start an app
+with one (or with a misspelt key, an unknown role or scope), and this guard refuses it too.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from app_api.auth.sessions import Principal
 from app_api.errors import Problem
 from app_api.identity.models import Delegation, Operator
 from app_api.services import Services
+from miniprograms.access import ACCESS, Access
 
 ACT_AS_HEADER = "x-act-as"
 
@@ -46,8 +51,11 @@ def client_ip(connection: ASGIConnection) -> str:
 
 async def require_access(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """The app-wide guard. Sets ``state.principal`` and ``state.subject_id``."""
-    opt = handler.opt
-    if opt.get("public"):
+    rule = handler.opt.get(ACCESS)
+    if not isinstance(rule, Access):
+        # Start-up refuses such a route (app_api.access); should one slip past, deny.
+        raise Problem("forbidden")
+    if rule.public:
         return
     services = services_of(connection)
     auth = connection.headers.get("authorization", "")
@@ -59,24 +67,22 @@ async def require_access(connection: ASGIConnection, handler: BaseRouteHandler) 
         raise Problem("token_invalid", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     connection.state.principal = principal
 
-    required_kind = opt.get("kind")
-    roles = opt.get("roles")
-    if roles:
-        required_kind = "operator"
-    if required_kind and principal.kind != required_kind:
+    if rule.kind is not None and principal.kind != rule.kind:
         raise Problem("forbidden")
-    if principal.kind == "operator" and (roles or required_kind == "operator"):
+    held: list[str] = []
+    if rule.kind == "operator":
+        # The session may outlive the operator's account: look the operator up each time.
         operator = await Operator.get_or_none(id=principal.account_id, active=True)
         if operator is None:
             raise Problem("token_invalid")
-        if principal.aal < 2:
-            raise Problem("mfa_required")
-        if roles and not set(roles) & set(operator.roles):
-            raise Problem("forbidden")
-    if opt.get("aal", 1) > principal.aal:
+        held = operator.roles
+    # Operator rules say aal=2 (start-up refuses less), so this is the operators' step-up too.
+    if rule.aal > principal.aal:
         raise Problem("mfa_required")
+    if rule.roles and not rule.roles & set(held):
+        raise Problem("forbidden")
 
-    connection.state.subject_id = await _subject(connection, principal, opt.get("scope"))
+    connection.state.subject_id = await _subject(connection, principal, rule.scope)
 
 
 async def _subject(connection: ASGIConnection, principal: Principal, scope: str | None) -> str:

@@ -26,8 +26,10 @@ from app_api.auth.sessions import Principal
 from app_api.errors import Problem
 from app_api.identity.numbers import NumberError, validate_phone
 from app_api.services import Services
+from miniprograms.access import public, signed_in
 
-PUBLIC = {"public": True}
+PUBLIC = public()
+SIGNED_IN = signed_in()
 
 
 async def _throttle_address(services: Services, request: Request, what: str, limit: int) -> None:
@@ -48,7 +50,7 @@ def _phone(raw: str) -> str:
 @post(
     "/otp",
     opt={
-        **PUBLIC,
+        "access": PUBLIC,
         "problems": ("phone_invalid", "otp_resend_too_soon", "rate_limited", "sms_unavailable"),
     },
     status_code=HTTP_202_ACCEPTED,
@@ -63,7 +65,7 @@ async def send_code(data: OtpRequest, request: Request, services: Services) -> O
 @post(
     "/login",
     opt={
-        **PUBLIC,
+        "access": PUBLIC,
         "problems": (
             "phone_invalid",
             "rate_limited",
@@ -111,7 +113,7 @@ async def login(data: LoginRequest, request: Request, services: Services) -> Log
 
 @post(
     "/refresh",
-    opt={**PUBLIC, "problems": ("token_invalid", "refresh_reused")},
+    opt={"access": PUBLIC, "problems": ("token_invalid", "refresh_reused")},
     status_code=200,
     summary="Swap a refresh token for a new pair",
 )
@@ -123,6 +125,7 @@ async def refresh(data: RefreshRequest, services: Services) -> LoginResult:
 
 @post(
     "/logout",
+    opt={"access": SIGNED_IN},
     status_code=HTTP_204_NO_CONTENT,
     summary="End this session everywhere it was refreshed",
 )
@@ -132,7 +135,7 @@ async def logout(principal: Principal, services: Services) -> None:
 
 @post(
     "/totp/enrolment",
-    opt={"problems": ("totp_already_enrolled",)},
+    opt={"access": SIGNED_IN, "problems": ("totp_already_enrolled",)},
     status_code=200,
     summary="Start setting up an authenticator app",
 )
@@ -146,7 +149,10 @@ async def totp_enrol(principal: Principal, services: Services) -> TotpEnrolment:
 
 @post(
     "/totp/confirmation",
-    opt={"problems": ("totp_invalid", "totp_locked", "totp_not_enrolled", "totp_already_enrolled")},
+    opt={
+        "access": SIGNED_IN,
+        "problems": ("totp_invalid", "totp_locked", "totp_not_enrolled", "totp_already_enrolled"),
+    },
     status_code=200,
     summary="Confirm the authenticator with a first code",
 )
@@ -160,13 +166,14 @@ async def totp_confirm(data: TotpCode, principal: Principal, services: Services)
     "/totp/verification",
     # validation_failed: neither a code nor a recovery code.
     opt={
+        "access": SIGNED_IN,
         "problems": (
             "validation_failed",
             "totp_invalid",
             "totp_locked",
             "rate_limited",
             "totp_not_enrolled",
-        )
+        ),
     },
     status_code=200,
     summary="Pass the second factor for this session",

@@ -14,18 +14,19 @@ from app_api.identity.models import Delegation
 from app_api.services import Services
 from app_api.writes import audited_write
 from locales import gettext
+from miniprograms.access import resident
 
-RESIDENT = {"kind": "resident"}
+RESIDENT = resident()
 
 
-@get("/scopes", opt=RESIDENT, summary="Permissions a resident can grant")
+@get("/scopes", opt={"access": RESIDENT}, summary="Permissions a resident can grant")
 async def list_scopes() -> list[ScopeOut]:
     return [ScopeOut(scope=s, label=gettext(label)) for s, label in grantable().items()]
 
 
 @post(
     "/",
-    opt={**RESIDENT, "problems": ("phone_invalid", "delegation_invalid", "rate_limited")},
+    opt={"access": RESIDENT, "problems": ("phone_invalid", "delegation_invalid", "rate_limited")},
     status_code=201,
     summary="Let a relative act for me (亲情代办)",
 )
@@ -44,7 +45,7 @@ async def grant(
     return await service.describe(row)
 
 
-@get("/", opt=RESIDENT, summary="Delegations I granted and received")
+@get("/", opt={"access": RESIDENT}, summary="Delegations I granted and received")
 async def list_delegations(principal: Principal) -> DelegationList:
     granted = await Delegation.filter(grantor_id=principal.account_id).order_by("-created_at")
     received = await Delegation.filter(grantee_id=principal.account_id).order_by("-created_at")
@@ -56,7 +57,7 @@ async def list_delegations(principal: Principal) -> DelegationList:
 
 @delete(
     "/{delegation_id:str}",
-    opt={**RESIDENT, "problems": ("not_found",)},
+    opt={"access": RESIDENT, "problems": ("not_found",)},
     status_code=200,
     summary="End a delegation",
 )

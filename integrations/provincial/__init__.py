@@ -1,15 +1,29 @@
-"""Client of the provincial gateway: the one place any mini-program reads provincial data from."""
+"""The provincial gateway: one generic signed transport (:class:`Gateway`) under small typed
+clients, one per upstream, each behind a ``typing.Protocol`` (see ``upstream.py``).
 
-from integrations.provincial.client import AuditHook, Fetched, ProvincialClient
+The core upstreams, population and enterprise, are declared here; mini-programs bring theirs.
+"""
+
+from integrations.provincial import enterprise, population
 from integrations.provincial.errors import UpstreamError, UpstreamRejected, UpstreamUnavailable
+from integrations.provincial.gateway import PREFIX, AuditHook, Fetched, Gateway
 from integrations.provincial.policy import UpstreamPolicy
+from integrations.provincial.upstream import Upstream, build_clients, client_of
+
+# The upstreams app_api itself reads (real-name binding, profiles): always built.
+CORE_UPSTREAMS: tuple[Upstream, ...] = (population.UPSTREAM, enterprise.UPSTREAM)
 
 __all__ = [
+    "CORE_UPSTREAMS",
+    "PREFIX",
     "AuditHook",
     "Fetched",
-    "ProvincialClient",
+    "Gateway",
+    "Upstream",
     "UpstreamError",
     "UpstreamPolicy",
     "UpstreamRejected",
     "UpstreamUnavailable",
+    "build_clients",
+    "client_of",
 ]

@@ -6,6 +6,8 @@ import msgspec
 
 
 class UpstreamPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """One upstream's timeouts, retries, breaker and cache lifetime (each ``Upstream`` has one)."""
+
     connect_timeout_s: float = 0.5
     attempt_timeout_s: float = 1.0
     budget_s: float = 1.5  # all attempts and back-off of one call fit in here
@@ -14,6 +16,3 @@ class UpstreamPolicy(msgspec.Struct, frozen=True, kw_only=True):
     breaker_threshold: int = 5  # consecutive failures that open the breaker
     breaker_reset_s: float = 30.0  # how long it stays open before one probe
     stale_ttl_s: int = 7 * 24 * 3600  # how long a copy may stand in when the upstream fails
-
-
-UPSTREAMS = ("social_security", "housing_fund", "population", "enterprise")

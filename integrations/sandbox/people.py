@@ -1,6 +1,7 @@
-"""The province's records as the sandbox plays them: derived deterministically from the ID number.
+"""Who a person is to the sandbox's upstreams: derived deterministically from the ID number.
 
-Anyone with a valid ID number has records whose variety follows age and a hash of the
+Every upstream the sandbox plays derives its records from one :class:`Person` (each
+upstream's own records are made by its sandbox handler). Anyone with a valid ID number has records whose variety follows age and a hash of the
 number; the demo city's named residents are the province's "test persons" with fixed
 situations, so the README can point a newcomer at each of them.
 
@@ -15,15 +16,6 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
-INSURANCE_TYPES = ("pension", "medical", "unemployment", "work_injury", "maternity")
-# Shares of the contribution base, in basis points: (personal, employer).
-RATES_BP = {
-    "pension": (800, 1600),
-    "medical": (200, 800),
-    "unemployment": (50, 50),
-    "work_injury": (0, 40),
-    "maternity": (0, 50),
-}
 EMPLOYERS = (
     "宿迁市洋河酒厂股份有限公司",
     "宿迁京东信息技术有限公司",
@@ -74,11 +66,13 @@ class Person:
 
 
 def rng_for(id_number: str, purpose: str) -> random.Random:
+    """A random generator of its own for each (number, purpose): the same answers every run."""
     digest = hashlib.sha256(f"{purpose}:{id_number}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def _month_add(day: date, months: int) -> date:
+def month_add(day: date, months: int) -> date:
+    """The first of the month ``months`` after (or before) ``day``'s month."""
     total = day.year * 12 + day.month - 1 + months
     return date(total // 12, total % 12 + 1, 1)
 
@@ -109,10 +103,10 @@ def person(id_number: str, today: date) -> Person:
                 else "worker"
             )  # fmt: skip
     start_age = 22 if situation != "minor" else max(age, 0)
-    insured_since = max(date(2000, 1, 1), _month_add(date(born.year + start_age, born.month, 1), 0))
+    insured_since = max(date(2000, 1, 1), month_add(date(born.year + start_age, born.month, 1), 0))
     base_fen = rng.randrange(4_200, 18_000) * 100
     retired_on = (
-        _month_add(date(born.year + retire_age, born.month, 1), 1)
+        month_add(date(born.year + retire_age, born.month, 1), 1)
         if situation == "retiree"
         else None
     )
@@ -125,7 +119,7 @@ def person(id_number: str, today: date) -> Person:
         rng.randrange(30, 70) * deposit * min(months_in_fund, 120) // 100 if has_fund else 0
     )
     loan_started = (
-        _month_add(today, -rng.randrange(12, 96)) if situation == "worker_with_loan" else None
+        month_add(today, -rng.randrange(12, 96)) if situation == "worker_with_loan" else None
     )
     return Person(
         today=today,
@@ -147,192 +141,10 @@ def person(id_number: str, today: date) -> Person:
 
 
 def months_between(start: date, end: date) -> int:
+    """Whole months from ``start``'s month to ``end``'s."""
     return (end.year - start.year) * 12 + end.month - start.month
 
 
 def paying(p: Person) -> bool:
+    """Whether the person pays contributions through an employer now."""
     return p.situation in ("worker", "worker_with_loan", "sealed_housing_fund")
-
-
-def social_summary(p: Person) -> dict:
-    """Insured status per insurance type, base, months paid, personal pension account."""
-    last_paid = p.today if paying(p) else (p.retired_on or _month_add(p.today, -7))
-    months = (
-        0
-        if p.situation == "minor"
-        else max(0, months_between(p.insured_since, min(last_paid, p.today)))
-    )
-
-    def status(kind: str) -> str:
-        if p.situation == "minor":
-            return "paying" if kind == "medical" else "not_insured"
-        if p.situation == "retiree":
-            return "receiving" if kind in ("pension", "medical") else "ended"
-        if p.situation in ("unemployed", "no_housing_fund") and kind != "medical":
-            return (
-                "receiving"
-                if (kind == "unemployment" and p.situation == "unemployed")
-                else "suspended"
-            )
-        return "paying"
-
-    pension_personal = RATES_BP["pension"][0]
-    return {
-        "paying_city": "宿迁市",
-        "contribution_base_fen": p.base_fen,
-        "months_paid": months,
-        "personal_account_fen": p.base_fen * pension_personal // 10_000 * months,
-        "insured": [
-            {"type": k, "status": status(k), "since": f"{p.insured_since:%Y-%m}"}
-            for k in INSURANCE_TYPES
-        ],
-    }
-
-
-def contributions(p: Person, first: date, last: date) -> list[dict]:
-    """Monthly contribution lines (one per insurance type paid) between two months."""
-    if p.situation == "minor":
-        return []
-    end = p.today if paying(p) else (p.retired_on or _month_add(p.today, -7))
-    rows = []
-    month = max(first, p.insured_since)
-    while month <= min(last, _month_add(end, -1)):
-        for kind in INSURANCE_TYPES:
-            personal_bp, employer_bp = RATES_BP[kind]
-            rows.append(
-                {
-                    "period": f"{month:%Y-%m}",
-                    "type": kind,
-                    "base_fen": p.base_fen,
-                    "personal_fen": p.base_fen * personal_bp // 10_000,
-                    "employer_fen": p.base_fen * employer_bp // 10_000,
-                    "status": "paid",
-                }
-            )
-        month = _month_add(month, 1)
-    return rows
-
-
-def pension_payments(p: Person) -> list[dict]:
-    """Monthly pension paid to a retiree, newest first."""
-    if not p.retired_on:
-        return []
-    rows = []
-    month = _month_add(p.today, -1)
-    while month >= p.retired_on:
-        raise_steps = max(0, month.year - p.retired_on.year)
-        amount = p.pension_fen * (1000 + 30 * raise_steps) // 1000  # yearly uprating around 3%
-        rows.append(
-            {"period": f"{month:%Y-%m}", "amount_fen": amount, "paid_on": f"{month:%Y-%m}-15"}
-        )
-        month = _month_add(month, -1)
-    return rows
-
-
-def fund_account(p: Person) -> dict | None:
-    if p.fund_balance_fen == 0 and p.situation not in (
-        "worker",
-        "worker_with_loan",
-        "sealed_housing_fund",
-    ):
-        return None
-    deposit = p.base_fen * 12 // 100
-    sealed = p.situation in ("sealed_housing_fund", "retiree")
-    return {
-        "status": "sealed" if sealed else "normal",
-        "employer": p.employer,
-        "balance_fen": p.fund_balance_fen,
-        "withdrawable_fen": max(0, p.fund_balance_fen - 10_000)
-        if not sealed or p.situation == "retiree"
-        else 0,
-        "monthly_deposit": {
-            "employer_fen": 0 if sealed else deposit,
-            "personal_fen": 0 if sealed else deposit,
-        },
-        "opened_on": f"{p.insured_since:%Y-%m-%d}",
-    }
-
-
-def fund_transactions(p: Person) -> list[dict]:
-    """Deposits, yearly interest and loan repayments over the last three years, newest first."""
-    account = fund_account(p)
-    if account is None:
-        return []
-    deposit = (
-        account["monthly_deposit"]["employer_fen"] + account["monthly_deposit"]["personal_fen"]
-    )
-    rows: list[dict] = []
-    balance = p.fund_balance_fen
-    month = _month_add(p.today, -1)
-    for _ in range(36):
-        if month.month == 6:
-            interest = balance * 150 // 10_000
-            rows.append(
-                {
-                    "date": f"{month:%Y-%m}-30",
-                    "kind": "interest",
-                    "amount_fen": interest,
-                    "balance_after_fen": balance,
-                }
-            )
-            balance -= interest
-        if p.loan_started and month >= p.loan_started:
-            repay = loan(p)["next_instalment"]["amount_fen"] // 3
-            rows.append(
-                {
-                    "date": f"{month:%Y-%m}-20",
-                    "kind": "loan_repayment",
-                    "amount_fen": -repay,
-                    "balance_after_fen": balance,
-                }
-            )
-            balance += repay
-        if deposit:
-            rows.append(
-                {
-                    "date": f"{month:%Y-%m}-10",
-                    "kind": "deposit",
-                    "amount_fen": deposit,
-                    "balance_after_fen": balance,
-                }
-            )
-            balance = max(0, balance - deposit)
-        month = _month_add(month, -1)
-    return rows
-
-
-def loan(p: Person) -> dict | None:
-    if not p.loan_started:
-        return None
-    term = 240
-    rate_bp = 285  # 2.85% a year, first-home housing fund rate
-    monthly_rate = rate_bp / 10_000 / 12
-    instalment = round(p.loan_amount_fen * monthly_rate / (1 - (1 + monthly_rate) ** -term))
-    paid = months_between(p.loan_started, p.today)
-    balance = p.loan_amount_fen
-    for _ in range(paid):
-        balance -= instalment - round(balance * monthly_rate)
-    return {
-        "loan_no": f"GJJ{p.id_number[-6:]}{p.loan_started:%Y%m}",
-        "amount_fen": p.loan_amount_fen,
-        "balance_fen": max(0, balance),
-        "term_months": term,
-        "rate_bp": rate_bp,
-        "started_on": f"{p.loan_started:%Y-%m-%d}",
-        "next_instalment": {"due_on": f"{p.today:%Y-%m}-20", "amount_fen": instalment},
-    }
-
-
-def population_profile(p: Person) -> dict:
-    return {
-        "birth_date": f"{p.born:%Y-%m-%d}",
-        "gender": "M" if p.male else "F",
-        "hukou_district": p.id_number[:6],
-        "employment": {
-            "minor": "student",
-            "retiree": "retired",
-            "unemployed": "unemployed",
-            "no_housing_fund": "self_employed",
-        }.get(p.situation, "employed"),
-        "insured_pension": p.situation != "minor",
-    }

@@ -7,26 +7,34 @@ from datetime import date
 import msgspec
 from aiohttp import web
 
+from integrations.provincial.upstream import Upstream
 from integrations.sandbox.faults import Fault, FaultBoard
 from integrations.sandbox.guard import SignatureGuard
-from integrations.sandbox.province import ProvincialGateway
+from integrations.sandbox.kit import SandboxKit, load_handler
 from integrations.sandbox.sms_gateway import SmsGateway
 
 FAULTS = web.AppKey("faults", FaultBoard)
 SMS = web.AppKey("sms", SmsGateway)
-PROVINCE = web.AppKey("province", ProvincialGateway)
+# Each provincial upstream the sandbox plays, by name: its kit, whose ``state`` is what its
+# handler keeps (issued certificates, filed withdrawals, registered phones...).
+UPSTREAMS = web.AppKey("upstreams", dict[str, SandboxKit])
 
 
 class SandboxConfig(msgspec.Struct, frozen=True):
-    """Callers the sandbox knows (app id -> shared secret), for the SMS and provincial gateways."""
+    """Callers the sandbox knows (app id -> shared secret), for the SMS and provincial gateways,
+    and the provincial upstreams it plays."""
 
     app_secrets: dict[str, str]
     faults: dict[str, Fault] = {}  # in force from the start, e.g. from SUPERAPP_SANDBOX_FAULTS
     today: date | None = None  # the service's SUPERAPP_TODAY; unset, the calendar in China
+    # The upstreams to play (app_api.miniprogram.upstreams() for the service's own): each
+    # with a ``sandbox`` handler is mounted; no other provincial route exists.
+    upstreams: tuple[Upstream, ...] = ()
 
 
 def create_sandbox(config: SandboxConfig) -> web.Application:
-    """Build the sandbox app: SMS gateway plus the development admin surface."""
+    """Build the sandbox app: SMS gateway, the given provincial upstreams, and the
+    development admin surface."""
     app = web.Application()
     faults = FaultBoard()
     for upstream, fault in config.faults.items():
@@ -50,15 +58,30 @@ def create_sandbox(config: SandboxConfig) -> web.Application:
         faults.clear()
         return web.json_response({})
 
-    province = ProvincialGateway(SignatureGuard(config.app_secrets), faults, config.today)
-    app[PROVINCE] = province
-    app.router.add_routes(province.routes())
+    app[UPSTREAMS] = _mount_upstreams(app, config, faults)
     app.router.add_post("/sms/v1/messages", send_sms)
     app.router.add_get("/sms/outbox", sms.read_outbox)
-    app.router.add_put("/admin/registry/phones/{phone}", province.registry.admin_register)
     app.router.add_put("/admin/faults/{upstream}", set_fault)
     app.router.add_delete("/admin/faults", clear_faults)
     return app
+
+
+def _mount_upstreams(
+    app: web.Application, config: SandboxConfig, faults: FaultBoard
+) -> dict[str, SandboxKit]:
+    """Mount the routes of each upstream's handler, found by its declared import path."""
+    # One guard for the whole provincial gateway: a nonce is spent across every upstream.
+    guard = SignatureGuard(config.app_secrets)
+    kits: dict[str, SandboxKit] = {}
+    for spec in config.upstreams:
+        if spec.name in kits:
+            raise ValueError(f"two provincial upstreams are named {spec.name!r}")
+        if spec.sandbox is None:
+            continue
+        kit = SandboxKit(spec.name, guard, faults, config.today)
+        app.router.add_routes(load_handler(spec.sandbox)(kit))
+        kits[spec.name] = kit
+    return kits
 
 
 async def run_sandbox(config: SandboxConfig, host: str, port: int) -> web.AppRunner:

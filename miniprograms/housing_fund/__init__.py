@@ -2,7 +2,7 @@
 
 from locales import N_
 from miniprograms.contract import MiniProgram
-from miniprograms.housing_fund import card, routes
+from miniprograms.housing_fund import card, routes, upstream
 
 PROGRAM = MiniProgram(
     slug="housing_fund",
@@ -43,6 +43,8 @@ PROGRAM = MiniProgram(
         ),
     },
     order=20,
+    dependencies={"housing_fund": upstream.housing_fund_client},
+    upstreams=(upstream.UPSTREAM,),
     models_module="miniprograms.housing_fund.models",
     migrations_module="miniprograms.housing_fund.migrations",
 )

@@ -9,6 +9,7 @@ from locales import N_, format_money, gettext
 from miniprograms.common import real_name_card
 from miniprograms.contract import Card, CardAction, CardContext, day
 from miniprograms.housing_fund import labels
+from miniprograms.housing_fund.upstream import housing_fund_client
 
 TITLE = N_("Housing fund")
 PURPOSE = "home_screen"
@@ -21,9 +22,10 @@ async def card(ctx: CardContext) -> Card:
         return real_name_card(
             "housing_fund", TITLE, N_("Verify your real name to see your housing fund.")
         )
+    client = housing_fund_client(ctx.clients)
     account, loan = await asyncio.gather(
-        ctx.provincial.fund_account(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),
-        ctx.provincial.fund_loan(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),
+        client.account(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),
+        client.loan(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),
         return_exceptions=True,
     )
     if isinstance(account, UpstreamRejected):

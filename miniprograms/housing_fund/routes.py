@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Response, Router, get, post
 from litestar.openapi import ResponseSpec
 
-from integrations.provincial import AuditHook, ProvincialClient
+from integrations.provincial import AuditHook
+from miniprograms.access import resident
 from miniprograms.common import IdempotencyKey, PageNo, PageSize
 from miniprograms.contract import Subject
 from miniprograms.housing_fund import service
@@ -16,9 +17,10 @@ from miniprograms.housing_fund.schemas import (
     WithdrawalOut,
     WithdrawalRequest,
 )
+from miniprograms.housing_fund.upstream import HousingFundUpstream
 
-VIEW = {"kind": "resident", "scope": "view_housing_fund"}
-APPLY = {"kind": "resident", "scope": "apply_housing_fund_withdrawal"}
+VIEW = resident(scope="view_housing_fund")
+APPLY = resident(scope="apply_housing_fund_withdrawal")
 # What a read of the province can answer besides data (see the OpenAPI document).
 UPSTREAM = ("real_name_required", "upstream_unavailable", "upstream_refused")
 ACCOUNT = (*UPSTREAM, "housing_fund_account_not_found")
@@ -26,43 +28,45 @@ ACCOUNT = (*UPSTREAM, "housing_fund_account_not_found")
 
 @get(
     "/account",
-    opt={**VIEW, "problems": ACCOUNT},
+    opt={"access": VIEW, "problems": ACCOUNT},
     summary="Account status, balance and monthly deposit",
 )
 async def read_account(
-    subject: Subject, provincial: ProvincialClient, audit: AuditHook
+    subject: Subject, housing_fund: HousingFundUpstream, audit: AuditHook
 ) -> AccountOut:
-    return await service.account(provincial, subject, audit)
+    return await service.account(housing_fund, subject, audit)
 
 
 @get(
     "/transactions",
-    opt={**VIEW, "problems": ACCOUNT},
+    opt={"access": VIEW, "problems": ACCOUNT},
     summary="Deposits, interest and repayments (paged, newest first)",
 )
 async def read_transactions(
     subject: Subject,
-    provincial: ProvincialClient,
+    housing_fund: HousingFundUpstream,
     audit: AuditHook,
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> TransactionPage:
-    return await service.transactions(provincial, subject, audit, page, page_size)
+    return await service.transactions(housing_fund, subject, audit, page, page_size)
 
 
 @get(
     "/loan",
-    opt={**VIEW, "problems": (*ACCOUNT, "housing_fund_loan_not_found")},
+    opt={"access": VIEW, "problems": (*ACCOUNT, "housing_fund_loan_not_found")},
     summary="Housing fund loan: amount, balance, next instalment",
 )
-async def read_loan(subject: Subject, provincial: ProvincialClient, audit: AuditHook) -> LoanOut:
-    return await service.loan(provincial, subject, audit)
+async def read_loan(
+    subject: Subject, housing_fund: HousingFundUpstream, audit: AuditHook
+) -> LoanOut:
+    return await service.loan(housing_fund, subject, audit)
 
 
 @post(
     "/withdrawals",
     opt={
-        **APPLY,
+        "access": APPLY,
         "problems": (
             *ACCOUNT,
             "idempotency_key_required",
@@ -83,25 +87,25 @@ async def read_loan(subject: Subject, provincial: ProvincialClient, audit: Audit
 async def apply_withdrawal(
     data: WithdrawalRequest,
     subject: Subject,
-    provincial: ProvincialClient,
+    housing_fund: HousingFundUpstream,
     audit: AuditHook,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[WithdrawalOut]:
     application, created = await service.apply_withdrawal(
-        provincial, subject, audit, data, idempotency_key
+        housing_fund, subject, audit, data, idempotency_key
     )
     return Response(application, status_code=201 if created else 200)
 
 
 @get(
     "/withdrawals/{application_id:str}",
-    opt={**VIEW, "problems": ("not_found", "real_name_required")},
+    opt={"access": VIEW, "problems": ("not_found", "real_name_required")},
     summary="A withdrawal application and its status",
 )
 async def read_withdrawal(
-    application_id: str, subject: Subject, provincial: ProvincialClient, audit: AuditHook
+    application_id: str, subject: Subject, housing_fund: HousingFundUpstream, audit: AuditHook
 ) -> WithdrawalOut:
-    return await service.withdrawal(provincial, subject, audit, application_id)
+    return await service.withdrawal(housing_fund, subject, audit, application_id)
 
 
 def router() -> Router:
@@ -115,4 +119,5 @@ def router() -> Router:
             read_withdrawal,
         ],
         tags=["housing fund"],
+        # The handlers' typed client (their ``housing_fund`` parameter).
     )

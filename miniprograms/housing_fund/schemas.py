@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from miniprograms.common import Freshness
+from miniprograms.common import Freshness, Page
 from miniprograms.contract import Day, Money
 
 Reason = Literal["rent", "purchase", "retirement", "renovation", "medical", "leaving_city"]
@@ -36,11 +36,8 @@ class TransactionOut(msgspec.Struct, kw_only=True):
     balance_after: Money
 
 
-class TransactionPage(Freshness, kw_only=True):
+class TransactionPage(Page, kw_only=True):
     items: list[TransactionOut]
-    page: int
-    page_size: int
-    total: int
 
 
 class InstalmentOut(msgspec.Struct, kw_only=True):

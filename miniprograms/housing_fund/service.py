@@ -9,14 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
-from integrations.provincial import (
-    AuditHook,
-    Fetched,
-    ProvincialClient,
-    UpstreamRejected,
-    UpstreamUnavailable,
-)
-from integrations.provincial import models as upstream_models
+from integrations.provincial import AuditHook, Fetched, UpstreamRejected, UpstreamUnavailable
 from locales import format_moment, gettext
 from miniprograms.common import (
     freshness,
@@ -39,6 +32,7 @@ from miniprograms.housing_fund.schemas import (
     WithdrawalOut,
     WithdrawalRequest,
 )
+from miniprograms.housing_fund.upstream import FundAccount, FundLoan, HousingFundUpstream
 
 PURPOSE = "housing_fund_service"
 # A row still "submitting" after this long belongs to a request that died; the next
@@ -56,7 +50,7 @@ REJECTIONS = {
 }
 
 
-def account_out(fetched: Fetched[upstream_models.FundAccount]) -> AccountOut:
+def account_out(fetched: Fetched[FundAccount]) -> AccountOut:
     a = fetched.data
     return AccountOut(
         status=a.status,
@@ -73,21 +67,19 @@ def account_out(fetched: Fetched[upstream_models.FundAccount]) -> AccountOut:
     )
 
 
-async def account(client: ProvincialClient, subject: Subject, audit: AuditHook) -> AccountOut:
+async def account(client: HousingFundUpstream, subject: Subject, audit: AuditHook) -> AccountOut:
     return account_out(
         await upstream(
-            client.fund_account(id_number_of(subject), audit=audit, purpose=PURPOSE), REJECTIONS
+            client.account(id_number_of(subject), audit=audit, purpose=PURPOSE), REJECTIONS
         )
     )
 
 
 async def transactions(
-    client: ProvincialClient, subject: Subject, audit: AuditHook, page: int, page_size: int
+    client: HousingFundUpstream, subject: Subject, audit: AuditHook, page: int, page_size: int
 ) -> TransactionPage:
     fetched = await upstream(
-        client.fund_transactions(
-            id_number_of(subject), page, page_size, audit=audit, purpose=PURPOSE
-        ),
+        client.transactions(id_number_of(subject), page, page_size, audit=audit, purpose=PURPOSE),
         REJECTIONS,
     )
     rows = fetched.data
@@ -106,7 +98,7 @@ async def transactions(
     )
 
 
-def loan_out(fetched: Fetched[upstream_models.FundLoan]) -> LoanOut:
+def loan_out(fetched: Fetched[FundLoan]) -> LoanOut:
     loan = fetched.data
     return LoanOut(
         loan_no=loan.loan_no,
@@ -122,11 +114,9 @@ def loan_out(fetched: Fetched[upstream_models.FundLoan]) -> LoanOut:
     )
 
 
-async def loan(client: ProvincialClient, subject: Subject, audit: AuditHook) -> LoanOut:
+async def loan(client: HousingFundUpstream, subject: Subject, audit: AuditHook) -> LoanOut:
     return loan_out(
-        await upstream(
-            client.fund_loan(id_number_of(subject), audit=audit, purpose=PURPOSE), REJECTIONS
-        )
+        await upstream(client.loan(id_number_of(subject), audit=audit, purpose=PURPOSE), REJECTIONS)
     )
 
 
@@ -188,7 +178,7 @@ async def _claim(
 
 
 async def apply_withdrawal(
-    client: ProvincialClient,
+    client: HousingFundUpstream,
     subject: Subject,
     audit: AuditHook,
     request: WithdrawalRequest,
@@ -199,7 +189,7 @@ async def apply_withdrawal(
         raise Problem("idempotency_key_required")
     id_number = id_number_of(subject)
     # A twin's filing takes at most one provincial budget; wait about twice that for it.
-    wait_s = 2 * client.policies["housing_fund"].budget_s
+    wait_s = 2 * client.budget_s
     row, must_file = await _claim(subject, key, request, wait_s)
     if not must_file:
         return withdrawal_out(row), False
@@ -226,7 +216,7 @@ async def apply_withdrawal(
 
 
 async def withdrawal(
-    client: ProvincialClient, subject: Subject, audit: AuditHook, application_id: str
+    client: HousingFundUpstream, subject: Subject, audit: AuditHook, application_id: str
 ) -> WithdrawalOut:
     """One of the subject's applications, with its status refreshed from the province when it answers."""
     try:

@@ -2,7 +2,7 @@
 
 from locales import N_
 from miniprograms.contract import MiniProgram
-from miniprograms.social_security import card, routes
+from miniprograms.social_security import card, routes, upstream
 
 PROGRAM = MiniProgram(
     slug="social_security",
@@ -26,6 +26,8 @@ PROGRAM = MiniProgram(
         ),
     },
     order=10,
+    dependencies={"social_security": upstream.social_security_client},
+    upstreams=(upstream.UPSTREAM,),
     models_module="miniprograms.social_security.models",
     migrations_module="miniprograms.social_security.migrations",
 )

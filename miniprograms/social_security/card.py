@@ -8,6 +8,7 @@ from locales import N_, format_money, gettext
 from miniprograms.common import real_name_card
 from miniprograms.contract import Card, CardAction, CardContext
 from miniprograms.social_security import labels
+from miniprograms.social_security.upstream import social_security_client
 
 TITLE = N_("Social security")
 PURPOSE = "home_screen"
@@ -23,12 +24,11 @@ async def card(ctx: CardContext) -> Card:
         return real_name_card(
             "social_security", TITLE, N_("Verify your real name to see your social security.")
         )
+    client = social_security_client(ctx.clients)
     # Both at once: one provincial round trip whether or not the resident is retired.
     fetched, payments = await asyncio.gather(
-        ctx.provincial.social_summary(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),
-        ctx.provincial.pension_payments(
-            ctx.subject.id_number, 1, 1, audit=ctx.audit, purpose=PURPOSE
-        ),
+        client.summary(ctx.subject.id_number, audit=ctx.audit, purpose=PURPOSE),
+        client.pension_payments(ctx.subject.id_number, 1, 1, audit=ctx.audit, purpose=PURPOSE),
         return_exceptions=True,
     )
     if isinstance(fetched, BaseException):

@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 
-from miniprograms.common import Freshness
+from miniprograms.common import Freshness, Page
 from miniprograms.contract import Day, Money
 
 
@@ -36,11 +36,8 @@ class ContributionOut(msgspec.Struct, kw_only=True):
     employer: Money
 
 
-class ContributionPage(Freshness, kw_only=True):
+class ContributionPage(Page, kw_only=True):
     items: list[ContributionOut]
-    page: int
-    page_size: int
-    total: int
 
 
 class PensionPaymentOut(msgspec.Struct, kw_only=True):
@@ -49,11 +46,8 @@ class PensionPaymentOut(msgspec.Struct, kw_only=True):
     paid_on: Day
 
 
-class PensionPage(Freshness, kw_only=True):
+class PensionPage(Page, kw_only=True):
     items: list[PensionPaymentOut]
-    page: int
-    page_size: int
-    total: int
 
 
 class CertificateRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -1,11 +1,11 @@
-"""Social security for one resident, free of HTTP: reads through the provincial client."""
+"""Social security for one resident, free of HTTP: reads through its upstream's client."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
 
-from integrations.provincial import AuditHook, ProvincialClient
+from integrations.provincial import AuditHook
 from locales import DISPLAY_TZ, gettext
 from miniprograms.common import freshness, id_number_of, paged, upstream, upstream_key
 from miniprograms.contract import Problem, Subject, day, money
@@ -20,6 +20,7 @@ from miniprograms.social_security.schemas import (
     PensionPaymentOut,
     SummaryOut,
 )
+from miniprograms.social_security.upstream import SocialSecurityUpstream
 
 PURPOSE = "social_security_service"
 MAX_RANGE_MONTHS = 120
@@ -53,10 +54,8 @@ def month_range(first: str | None, last: str | None, today: date) -> tuple[str, 
     return f"{start:%Y-%m}", f"{end:%Y-%m}"
 
 
-async def summary(client: ProvincialClient, subject: Subject, audit: AuditHook) -> SummaryOut:
-    fetched = await upstream(
-        client.social_summary(id_number_of(subject), audit=audit, purpose=PURPOSE)
-    )
+async def summary(client: SocialSecurityUpstream, subject: Subject, audit: AuditHook) -> SummaryOut:
+    fetched = await upstream(client.summary(id_number_of(subject), audit=audit, purpose=PURPOSE))
     data = fetched.data
     return SummaryOut(
         paying_city=data.paying_city,
@@ -78,7 +77,7 @@ async def summary(client: ProvincialClient, subject: Subject, audit: AuditHook) 
 
 
 async def contributions(
-    client: ProvincialClient,
+    client: SocialSecurityUpstream,
     subject: Subject,
     audit: AuditHook,
     first: str,
@@ -109,7 +108,7 @@ async def contributions(
 
 
 async def pension_payments(
-    client: ProvincialClient, subject: Subject, audit: AuditHook, page: int, page_size: int
+    client: SocialSecurityUpstream, subject: Subject, audit: AuditHook, page: int, page_size: int
 ) -> PensionPage:
     fetched = await upstream(
         client.pension_payments(
@@ -127,7 +126,7 @@ async def pension_payments(
 
 
 async def issue_certificate(
-    client: ProvincialClient,
+    client: SocialSecurityUpstream,
     subject: Subject,
     audit: AuditHook,
     purpose: str,

@@ -12,7 +12,8 @@ or one nobody can. :class:`AccessRules` refuses, naming the route, when a handle
 - a delegation scope that is neither a core scope nor one an installed mini-program
   declares, or a scope on a route that is not for residents;
 - an assurance level other than 1 or 2, or below 2 for operators;
-- a public rule that also names a kind, roles, scope or level;
+- a public rule that also names a kind, roles, scope or level, or whose handler takes a
+  dependency only a signed-in caller has (:data:`SIGNED_IN_ONLY`: ``subject``, ``audit``...);
 - ``problems`` that are not a tuple of problem codes (the OpenAPI document reads them).
 
 Litestar adds an ``OPTIONS`` handler to every path that has none; it gets
@@ -22,6 +23,7 @@ OpenAPI document's and ``/metrics``' are public), as before rules were typed.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,6 +36,9 @@ from app_api.identity.models import ROLES
 from miniprograms.access import ACCESS, PROBLEMS, Access, signed_in
 
 ALLOWED_KEYS = frozenset({ACCESS, PROBLEMS})
+# Dependencies (app_api/deps.py) read the caller the guard found: on a public route there is
+# none, so a handler taking one would answer every request with a 500.
+SIGNED_IN_ONLY = frozenset({"subject", "subject_id", "principal", "audit"})
 
 
 class AccessRuleError(RuntimeError):
@@ -76,7 +81,23 @@ def mistakes(
     if not isinstance(rule, Access):
         found.append(f"opt['access'] is a {type(rule).__name__}, not miniprograms.access.Access")
         return found
-    return found + _rule_mistakes(rule, frozenset(roles), frozenset(scopes))
+    found += _rule_mistakes(rule, frozenset(roles), frozenset(scopes))
+    if rule.public:
+        needs_caller = sorted(SIGNED_IN_ONLY & _parameters(handler))
+        if needs_caller:
+            found.append(
+                f"a public route cannot take {needs_caller}: they need a signed-in caller "
+                "(use signed_in(), resident(...) or operator(...))"
+            )
+    return found
+
+
+def _parameters(handler: BaseRouteHandler) -> set[str]:
+    """The names ``handler``'s function takes (the ones Litestar would inject)."""
+    try:
+        return set(inspect.signature(handler.fn).parameters)
+    except (TypeError, ValueError):  # a callable without a readable signature
+        return set()
 
 
 def _rule_mistakes(rule: Access, roles: frozenset[str], scopes: frozenset[str]) -> list[str]:

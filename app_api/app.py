@@ -22,6 +22,10 @@ from app_api.deps import DEPENDENCIES
 from app_api.errors import EXCEPTION_HANDLERS
 from app_api.health import router as health_router
 from app_api.home import router as home_router
+from app_api.inbox.callbacks import router as callbacks_router
+from app_api.inbox.campaigns import router as campaigns_router
+from app_api.inbox.routes import router as inbox_router
+from app_api.inbox.webhooks import router as webhooks_router
 from app_api.lifespan import running
 from app_api.middleware import every_request
 from app_api.miniprogram import installed
@@ -82,6 +86,10 @@ def create_app(
             auth_router,
             accounts_router,
             home_router,
+            inbox_router,
+            webhooks_router,
+            callbacks_router,
+            campaigns_router,
             delegation_router,
             audit_router,
             health_router,

@@ -47,8 +47,15 @@ def render_openapi() -> str:
     return json.dumps(openapi_document(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def _own_url(cfg: Settings) -> str:
+    host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::", "") else cfg.host
+    return f"http://{host}:{cfg.port}"
+
+
 def _sandbox_config(cfg: Settings) -> SandboxConfig:
+    from app_api import notices
     from app_api.miniprogram import upstreams
+    from integrations.sandbox.sms_gateway import ReceiptConfig
 
     try:
         faults = msgspec.json.decode(cfg.sandbox_faults or "{}", type=dict[str, Fault])
@@ -58,6 +65,14 @@ def _sandbox_config(cfg: Settings) -> SandboxConfig:
         faults=faults,
         today=cfg.today,
         upstreams=upstreams(),  # the provincial upstreams this service reads, and no others
+        # The sandbox's FCM trusts the development key (never a real one: it is not given it).
+        fcm_accounts=(notices.fcm_account(cfg),) if cfg.env != "production" else (),
+        # Receipts come back to this service, signed as the gateway signs them.
+        sms_receipts=ReceiptConfig(
+            app_id=cfg.sms_receipt_app_id,
+            secret=cfg.sms_receipt_secret,
+            callbacks={cfg.sms_app_id: f"{_own_url(cfg)}/api/v1/callbacks/sms-receipts"},
+        ),
         app_secrets={
             cfg.sms_app_id: cfg.sms_app_secret,
             cfg.provincial_app_id: cfg.provincial_app_secret,

@@ -12,6 +12,7 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
 
+from app_api.declarations import DeclarationError
 from app_api.miniprogram import installed
 
 CORE_MODELS = ["app_api.identity.models", "app_api.audit.chain"]
@@ -38,10 +39,18 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
             "models": CORE_MODELS,
             "migrations": "app_api.migrations",
             "default_connection": "default",
-        }
+        },
+        # The outbox lives in a lower room with its own models and migrations.
+        "notifications": {
+            "models": ["notifications.models"],
+            "migrations": "notifications.migrations",
+            "default_connection": "default",
+        },
     }
     for program in installed():
         if program.models_module:
+            if program.slug in apps:  # its models would replace ours
+                raise DeclarationError(f"mini-program slug {program.slug!r} is app_api's own")
             apps[program.slug] = {
                 "models": [program.models_module],
                 "migrations": program.migrations_module,

@@ -7,6 +7,7 @@ are looked up in the catalogs at response time, in the request's locale.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -20,11 +21,13 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.handlers import HTTPRouteHandler
 from tortoise.exceptions import IntegrityError
 
 from app_api.declarations import problem_table
 from app_api.logs import mask_text
 from app_api.miniprogram import installed
+from app_api.problem_text import fill
 from app_api.strict import BODY_LIMIT
 from locales import N_, gettext
 from miniprograms.contract import Problem, ProblemType
@@ -151,6 +154,23 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         N_("Too many verification attempts"),
         N_("Too many real-name verification attempts today. Please try again tomorrow."),
     ),
+    "webhook_url_refused": (
+        422,
+        N_("Webhook address refused"),
+        N_(
+            "We can only deliver to a public HTTPS address. Use an https:// address of your own servers that is reachable from the internet."
+        ),
+    ),
+    "webhook_limit_reached": (
+        409,
+        N_("Too many webhooks"),
+        N_("An enterprise can register at most {limit} webhooks. Remove one first."),
+    ),
+    "preference_locked": (
+        422,
+        N_("This cannot be switched off"),
+        N_("Security messages always reach you: they cannot be switched off."),
+    ),
     # Requests that cannot be read as sent (app_api/strict.py).
     "bad_request": (400, N_("Bad request"), N_("The request could not be understood.")),
     "body_malformed": (
@@ -195,8 +215,9 @@ def registry() -> dict[str, ProblemType]:
 
 
 def problem_body(
-    code: str, instance: str, params: dict[str, object] | None = None
+    code: str, instance: str, params: Mapping[str, object] | None = None
 ) -> dict[str, Any]:
+    """The problem+json body of ``code`` in the current locale, ``params`` in its detail."""
     table = registry()
     if code not in table:
         log.error("unknown_problem_code", code=code)
@@ -206,8 +227,8 @@ def problem_body(
         "type": f"https://superapp.invalid/problems/{code.replace('_', '-')}",
         "code": code,
         "status": status,
-        "title": gettext(title),
-        "detail": gettext(detail, **(params or {})),
+        "title": fill(code, gettext(title), params or {}),
+        "detail": fill(code, gettext(detail), params or {}),
         # The path may carry a phone or ID number a client put there; answers mask them too.
         "instance": mask_text(instance),
     }
@@ -222,7 +243,52 @@ def _respond(request: Request, problem: Problem) -> Response:
     )
 
 
+# Per app, per route handler (stable for the app's life, so its id is a key): the codes
+# its OpenAPI operation lists, worked out on its first problem (about 20 µs), or None where
+# there is no operation to compare with.
+_DOCUMENTED = "problems_documented"
+
+
+def _documented(request: Request, handler: HTTPRouteHandler) -> frozenset[str] | None:
+    cache: dict[int, frozenset[str] | None] = request.app.state.setdefault(_DOCUMENTED, {})
+    key = id(handler)
+    if key in cache:
+        return cache[key]
+    from app_api.openapi import route_doc  # that module imports this one
+
+    codes: frozenset[str] | None = None
+    if handler.resolve_include_in_schema():
+        try:
+            by_status = route_doc(handler).codes
+        except Exception:  # a route the start-up checks never saw: nothing to compare with
+            by_status = None
+        if by_status is not None:
+            codes = frozenset(code for listed in by_status.values() for code in listed)
+    cache[key] = codes
+    return codes
+
+
+def _note_undocumented(request: Request, code: str) -> None:
+    """Warn (``problem_not_declared``) when a route raises a code its OpenAPI operation
+    does not list, i.e. one missing from its ``opt["problems"]``: a client built from the
+    document would not expect it. The answer itself is unchanged."""
+    handler = request.scope.get("route_handler")
+    if not isinstance(handler, HTTPRouteHandler) or code not in registry():
+        return  # no route (nothing matched), or already logged as unknown_problem_code
+    if code in handler.opt.get("problems", ()):
+        return  # declared: listed without working the document out
+    documented = _documented(request, handler)
+    if documented is not None and code not in documented:
+        log.warning(
+            "problem_not_declared",
+            code=code,
+            route=f"{handler.handler_name} {sorted(handler.paths)}",
+            declared=list(handler.opt.get("problems", ())),
+        )
+
+
 def _on_problem(request: Request, exc: Problem) -> Response:
+    _note_undocumented(request, exc.code)
     return _respond(request, exc)
 
 

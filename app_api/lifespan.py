@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import NamedTuple
 
-from app_api import db, kv, logs, runtimes
+from app_api import db, kv, logs, notices, runtimes
 from app_api.auth import state
 from app_api.jobs import JobRunner
 from app_api.miniprogram import installed
@@ -52,5 +52,7 @@ async def running(
         jobs.add(*runtimes.job_functions(programs, services.runtimes))
         if start_worker:
             await jobs.start_worker()
+            dispatcher = notices.build_dispatcher(services, programs)
+            await opened.enter_async_context(notices.dispatching(dispatcher))
         await opened.enter_async_context(runtimes.started(programs, services.runtimes))
         yield Running(services, jobs)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from functools import cache
 from importlib.metadata import entry_points
 
+from app_api.declarations import check_upstreams
 from integrations.provincial import CORE_UPSTREAMS, Upstream
 from miniprograms.contract import MiniProgram
 
@@ -35,12 +36,5 @@ def upstreams(programs: Sequence[MiniProgram] | None = None) -> tuple[Upstream, 
     found = [("core", spec) for spec in CORE_UPSTREAMS]
     for program in installed() if programs is None else programs:
         found.extend((f"mini-program {program.slug!r}", spec) for spec in program.upstreams)
-    owners: dict[str, str] = {}
-    for owner, spec in found:
-        if spec.name in owners:
-            raise ValueError(
-                f"the provincial upstream {spec.name!r} is brought twice: "
-                f"by {owners[spec.name]} and by {owner}"
-            )
-        owners[spec.name] = owner
+    check_upstreams(found)
     return tuple(spec for _, spec in found)

@@ -7,6 +7,7 @@ method joins the core checks, so one refusal names everything that is wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,22 +26,41 @@ def prefix(program: MiniProgram) -> str:
 
 def read(program: MiniProgram, environ: Mapping[str, str]) -> Any:
     """The program's settings Struct from ``environ`` (its defaults where unset), or None."""
+    names = {prefix(program) + name.upper() for name in _fields(program)}
+    unknown = sorted(k for k in environ if k.startswith(prefix(program)) and k not in names)
+    if unknown:  # a misspelt variable would otherwise leave its default in force, silently
+        raise ProgramSettingsError(
+            f"unknown setting {', '.join(unknown)} of mini-program {program.slug!r} "
+            f"(it reads {', '.join(sorted(names)) or 'none'})"
+        )
     if program.settings is None:
         return None
-    raw = {}
-    for field in msgspec.structs.fields(program.settings):
-        value = environ.get(prefix(program) + field.name.upper())
+    raw: dict[str, str] = {}
+    for name in _fields(program):
+        value = environ.get(prefix(program) + name.upper())
         if value is not None:
-            raw[field.name] = value
+            raw[name] = value
     try:
         return msgspec.convert(raw, program.settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise ProgramSettingsError(f"invalid setting of {program.slug}: {exc}") from None
+        # msgspec names the field as "$.renewal_days": name the variable a person sets.
+        field = re.search(r"\$\.(\w+)", str(exc))
+        variable = prefix(program) + (field[1].upper() if field else "*")
+        raise ProgramSettingsError(
+            f"invalid setting {variable} of mini-program {program.slug!r}: {exc}"
+        ) from None
+
+
+def _fields(program: MiniProgram) -> tuple[str, ...]:
+    if program.settings is None:
+        return ()
+    return tuple(field.name for field in msgspec.structs.fields(program.settings))
 
 
 def read_all(programs: Iterable[MiniProgram], environ: Mapping[str, str]) -> dict[str, Any]:
     """Every program's settings, by slug (programs without settings are left out)."""
-    return {p.slug: read(p, environ) for p in programs if p.settings is not None}
+    values = {p.slug: read(p, environ) for p in programs}
+    return {slug: value for slug, value in values.items() if value is not None}
 
 
 def production_problems(values: Mapping[str, Any]) -> list[str]:

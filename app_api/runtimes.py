@@ -4,14 +4,18 @@ process, handed to its jobs, hooks and dependency providers, started and stopped
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import structlog
 from saq import CronJob
 
 from app_api import program_settings
+from app_api.declarations import DeclarationError
+from app_api.notices import notify_for
 from app_api.services import Services
+from app_api.store import ProgramStore
 from miniprograms.contract import Job, MiniProgram, Runtime
 
 log = structlog.get_logger("superapp.programs")
@@ -21,25 +25,44 @@ Enqueue = Callable[..., Awaitable[Any]]
 def build(
     programs: Sequence[MiniProgram], services: Services, enqueue: Enqueue
 ) -> dict[str, Runtime]:
-    """One runtime per program; its ``enqueue`` reaches that program's own jobs only."""
-
-    def enqueue_for(program: MiniProgram) -> Enqueue:
-        async def enqueue_own(job: str, **kwargs: Any) -> Any:
-            return await enqueue(f"{program.slug}.{job}", **kwargs)
-
-        return enqueue_own
-
+    """One runtime per program: its settings, the clients of the upstreams it brings or
+    declares it reads (no others), its own keys in Redis, and an ``enqueue`` that reaches
+    its own jobs only."""
     return {
         program.slug: Runtime(
             slug=program.slug,
             settings=services.settings.programs.get(program.slug)
             or program_settings.read(program, {}),
-            clients=services.clients,
-            redis=services.redis,
-            enqueue=enqueue_for(program),
+            clients=clients_of(program, services.clients),
+            store=ProgramStore(services.redis, program.slug),
+            enqueue=_enqueue_for(program, enqueue),
+            notify=notify_for(program, services.outbox),
         )
         for program in programs
     }
+
+
+def clients_of(program: MiniProgram, clients: Mapping[str, object]) -> Mapping[str, object]:
+    """The clients ``program`` may use: those of its own upstreams and the core ones it
+    names in ``core_upstreams`` (a consent-bound registry is not every program's to read)."""
+    names = {spec.name for spec in program.upstreams} | set(program.core_upstreams)
+    unknown = sorted(names - set(clients))
+    if unknown:
+        raise DeclarationError(f"mini-program {program.slug!r} reads unknown upstreams {unknown}")
+    return MappingProxyType({name: clients[name] for name in sorted(names)})
+
+
+def _enqueue_for(program: MiniProgram, enqueue: Enqueue) -> Enqueue:
+    known = {job.__name__ for job in program.jobs}
+
+    async def enqueue_own(job: str, **kwargs: Any) -> Any:
+        if job not in known:  # fail here, not later in a worker that cannot run it
+            raise LookupError(
+                f"mini-program {program.slug!r} has no job {job!r} (its jobs: {sorted(known)})"
+            )
+        return await enqueue(f"{program.slug}.{job}", **kwargs)
+
+    return enqueue_own
 
 
 def _bound(job: Job, runtime: Runtime, name: str) -> Callable[..., Awaitable[Any]]:

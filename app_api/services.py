@@ -11,11 +11,14 @@ from redis.asyncio import Redis
 
 from app_api.audit.chain import AuditLog
 from app_api.identity.crypto import PiiVault
+from app_api.miniprogram import installed
 from app_api.miniprogram import upstreams as installed_upstreams
+from app_api.notices import build_outbox
 from app_api.settings import Settings
 from integrations.provincial import Gateway, Upstream, build_clients
 from integrations.sms import SmsClient
 from miniprograms.contract import Runtime
+from notifications.outbox import Outbox
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Services:
     # Every provincial upstream's typed client, by upstream name; each is found through its
     # accessor, which returns its Protocol (e.g. ``population_client(services.clients)``).
     clients: dict[str, object]
+    outbox: Outbox  # notifications, written in the caller's transaction
     # Each installed mini-program's runtime, by slug (filled in by app_api.lifespan).
     runtimes: dict[str, Runtime] = field(default_factory=dict)
 
@@ -75,4 +79,5 @@ def build_services(
         ),
         gateway=gateway,
         clients=clients,
+        outbox=build_outbox(installed(), daily_cap=settings.notification_daily_cap),
     )

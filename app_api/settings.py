@@ -21,11 +21,20 @@ DEV_SECRET = "dev-only-secret-change-me"
 # 32 zero-ish bytes, base64: good enough to run a demo, refused in production.
 DEV_PII_KEY = "ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="
 DEV_APP_ID = "superapp-dev"
+DEV_RECEIPT_SECRET = "sandbox-sms-receipts-development-secret"  # the sandbox gateway's
+DEV_FCM_KEY = "var/fcm-dev-service-account.json"  # made on first use; only the sandbox trusts it
 # The sandbox's default address: a gateway URL there is the simulator, whatever it is called.
 SANDBOX_DEFAULT_PORT = 8001
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"})
 # Each secret keys one thing; a value shared by two lets a leak of one forge the other.
-SECRET_SETTINGS = ("secret_key", "pii_key", "audit_key", "sms_app_secret", "provincial_app_secret")
+SECRET_SETTINGS = (
+    "secret_key",
+    "pii_key",
+    "audit_key",
+    "sms_app_secret",
+    "provincial_app_secret",
+    "sms_receipt_secret",
+)
 GATEWAY_SETTINGS = (("sms_gateway_url", "sms_app_id"), ("provincial_base_url", "provincial_app_id"))
 
 Environment = Literal["development", "test", "production"]
@@ -54,10 +63,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     sms_app_id: str = DEV_APP_ID
     sms_app_secret: str = DEV_SECRET
     sms_timeout_s: float = 5.0
+    # The gateway signs its delivery receipts as this caller (the sandbox's development
+    # identity by default; production refuses it).
+    sms_receipt_app_id: str = "sandbox-sms-gateway"
+    sms_receipt_secret: str = DEV_RECEIPT_SECRET
     provincial_base_url: str = ""  # default: the sandbox's address
     provincial_app_id: str = DEV_APP_ID
     provincial_app_secret: str = DEV_SECRET
     provincial_budget_s: float = 1.5  # all retries of one provincial call
+    # Push through FCM HTTP v1: the Firebase project, its service-account key file (unset: a
+    # development key made in var/ that only the sandbox trusts) and the FCM address (unset:
+    # the sandbox's; Google's in production).
+    fcm_project_id: str = "superapp-dev"
+    fcm_service_account: str = ""
+    fcm_base_url: str = ""
     card_deadline_s: float = 2.0  # a home card gives up after this
     # Pins the calendar date (YYYY-MM-DD) for the service and its sandbox alike, for demos
     # and tests; unset, both read today's date in China (integrations/clock.py).
@@ -74,6 +93,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     login_per_ip_per_hour: int = 60
     totp_per_ip_per_hour: int = 60
     delegations_per_account_per_day: int = 20  # grants a resident may make in a day
+    # Policy and announcement messages that may reach a phone a day; the rest wait for a digest.
+    notification_daily_cap: Annotated[int, msgspec.Meta(ge=1)] = 3
     totp_max_failures: int = 5  # wrong codes (TOTP or recovery) before the factor locks
     totp_lock_s: int = 900
     # Real-name binding attempts that reach the registry, per day. Per address it is higher:
@@ -105,9 +126,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         if self.env != "production":
             return
         wrong: list[str] = []
-        for name in ("secret_key", "audit_key", "sms_app_secret", "provincial_app_secret"):
+        for name in (
+            "secret_key",
+            "audit_key",
+            "sms_app_secret",
+            "provincial_app_secret",
+            "sms_receipt_secret",
+        ):
             value = getattr(self, name)
-            if value in (DEV_SECRET, DEV_PII_KEY) or len(value) < 32:
+            if value in (DEV_SECRET, DEV_PII_KEY, DEV_RECEIPT_SECRET) or len(value) < 32:
                 wrong.append(f"SUPERAPP_{name.upper()} must be set to a secret of 32+ characters")
         if self.pii_key in (DEV_PII_KEY, DEV_SECRET):
             wrong.append("SUPERAPP_PII_KEY must be set to a fresh base64 32-byte key")
@@ -130,6 +157,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             wrong.append("SUPERAPP_SANDBOX must be false: production talks to the real gateways")
         if self.today is not None:
             wrong.append("SUPERAPP_TODAY must be unset: production reads the real date")
+        if not self.fcm_service_account:
+            wrong.append("SUPERAPP_FCM_SERVICE_ACCOUNT must name the Firebase service-account key")
+        if self.fcm_base_url:
+            wrong.append("SUPERAPP_FCM_BASE_URL must be unset: production pushes through Google")
         wrong.extend(program_settings.production_problems(self.programs))
         if wrong:
             raise SettingsError("refusing to start in production: " + "; ".join(wrong))
@@ -140,7 +171,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         wrong: list[str] = []
         for name in SECRET_SETTINGS:
             value = getattr(self, name)
-            if value in (DEV_SECRET, DEV_PII_KEY):
+            if value in (DEV_SECRET, DEV_PII_KEY, DEV_RECEIPT_SECRET):
                 continue  # already refused on its own
             if value in seen:
                 wrong.append(
@@ -197,6 +228,9 @@ def load(environ: dict[str, str] | None = None, **overrides: object) -> Settings
         settings,
         sms_gateway_url=settings.sms_gateway_url or sandbox_url,
         provincial_base_url=settings.provincial_base_url or sandbox_url,
+        fcm_base_url=settings.fcm_base_url or ("" if settings.env == "production" else sandbox_url),
+        fcm_service_account=settings.fcm_service_account
+        or ("" if settings.env == "production" else DEV_FCM_KEY),
         programs=programs,
     )
     settings.check()

@@ -79,3 +79,41 @@ def verify(
     if not hmac.compare_digest(expected, signature or ""):
         return "signature"
     return None
+
+
+def verify_headers(
+    app_id: str,
+    secret: str,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: float | None = None,
+) -> str | None:
+    """Check a request signed by :func:`signed_headers` as the one caller ``app_id``.
+
+    For inbound calls from a partner that signs like we do (the SMS gateway's delivery
+    receipts): bind ``app_id`` and ``secret`` with ``functools.partial`` and hand the rest
+    to whoever parses the call. Returns ``None`` when valid, else the reason (``app_id``,
+    ``skew``, ``signature``). Header names are matched case-insensitively, so a plain dict
+    works as well as a framework's header mapping. Nonces are not remembered here: what
+    such calls carry must be safe to apply twice (a receipt is).
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if not hmac.compare_digest(lowered.get("x-app-id", "").encode(), app_id.encode()):
+        return "app_id"
+    if not lowered.get("x-signature", "").isascii():  # compare_digest refuses non-ASCII str
+        return "signature"
+    return verify(
+        secret,
+        method,
+        path,
+        query,
+        lowered.get("x-timestamp", ""),
+        lowered.get("x-nonce", ""),
+        body,
+        lowered.get("x-signature", ""),
+        now=now,
+    )

@@ -13,7 +13,16 @@ SEND_PATH = "/sms/v1/messages"
 
 
 class SmsError(Exception):
-    """The gateway did not accept the message."""
+    """The gateway did not accept the message.
+
+    ``status`` is the gateway's HTTP status, ``None`` when no answer came (timeout, connection
+    refused, a garbled body); ``code`` its error code when it gave one (``INVALID_MOBILE``).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 class SmsMessage(msgspec.Struct, frozen=True):
@@ -26,6 +35,10 @@ class SmsMessage(msgspec.Struct, frozen=True):
 class SmsAccepted(msgspec.Struct, frozen=True):
     message_id: str
     status: str
+
+
+class _GatewayError(msgspec.Struct, frozen=True):
+    code: str = ""
 
 
 class SmsClient:
@@ -43,12 +56,22 @@ class SmsClient:
             await self._session.close()
             self._session = None
 
-    async def send(self, phone: str, template: str, params: dict[str, str]) -> str:
-        """Send one message; returns the gateway's message id or raises :class:`SmsError`."""
+    async def send(
+        self, phone: str, template: str, params: dict[str, str], request_id: str | None = None
+    ) -> str:
+        """Send one message; returns the gateway's message id or raises :class:`SmsError`.
+
+        The gateway deduplicates on ``request_id``: the same one again returns the first
+        message id and sends nothing (notifications pass their delivery id). Without one, a
+        fresh id is drawn and every call is a new message.
+        """
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         message = SmsMessage(
-            phone=phone, template=template, params=params, request_id=secrets.token_hex(12)
+            phone=phone,
+            template=template,
+            params=params,
+            request_id=request_id or secrets.token_hex(12),
         )
         body = msgspec.json.encode(message)
         headers = signed_headers(self._app_id, self._secret, "POST", SEND_PATH, {}, body)
@@ -59,7 +82,19 @@ class SmsClient:
             ) as resp:
                 payload = await resp.read()
                 if resp.status != 200:
-                    raise SmsError(f"gateway answered {resp.status}")
+                    raise SmsError(
+                        f"gateway answered {resp.status}",
+                        status=resp.status,
+                        code=_error_code(payload),
+                    )
                 return msgspec.json.decode(payload, type=SmsAccepted).message_id
         except (aiohttp.ClientError, TimeoutError, msgspec.DecodeError) as exc:
             raise SmsError(type(exc).__name__) from exc
+
+
+def _error_code(payload: bytes) -> str | None:
+    """The gateway's error code, if its answer is its JSON envelope (a proxy's page is not)."""
+    try:
+        return msgspec.json.decode(payload, type=_GatewayError).code or None
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,16 +41,113 @@ DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 _current: ContextVar[str] = ContextVar("superapp_locale", default=DEFAULT)
 
 
-# Catalog folders that mini-programs bring in their own folder (same layout as this one).
+# Catalog folders that mini-programs bring in their own folder (same layout as this one),
+# in the order they were added.
 _EXTRA_DIRS: list[Path] = []
+PO_NAME = f"{DOMAIN}.po"
+# A msgid, or a (singular, plural) pair; its translation is a string or one per plural form.
+MsgId = str | tuple[str, ...]
+Parsed = tuple[frozenset[MsgId], dict[MsgId, str | tuple[str, ...]]]
+
+
+class CatalogError(ValueError):
+    """A mini-program's catalog folder is incomplete, or would change words already given."""
+
+
+def _po(directory: Path, locale: str) -> Path:
+    return directory / locale / "LC_MESSAGES" / PO_NAME
+
+
+@cache
+def _parsed(po_path: Path, locale: str | None, mtime_ns: int) -> Parsed:
+    """Every msgid of one ``.po``/``.pot`` file and the translations it gives (fuzzy or
+    empty ones are not translations: gettext would show the msgid). Keyed by the file's
+    modification time so an edited file is read again."""
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    ids: set[MsgId] = set()
+    given: dict[MsgId, str | tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id:
+            continue  # the header
+        ids.add(message.id)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if all(strings) and not message.fuzzy:
+            given[message.id] = message.string
+    return frozenset(ids), given
+
+
+def _read(po_path: Path, locale: str | None) -> Parsed:
+    return _parsed(po_path, locale, po_path.stat().st_mtime_ns)
+
+
+def _shown(items: Iterable[object], limit: int = 5) -> str:
+    listed = sorted(items, key=str)
+    more = f" and {len(listed) - limit} more" if len(listed) > limit else ""
+    return ", ".join(repr(item) for item in listed[:limit]) + more
+
+
+def check_catalogs(directory: Path) -> list[str]:
+    """What is wrong with the catalog folder ``directory`` a mini-program brings; empty
+    when nothing is.
+
+    The folder must hold ``<locale>/LC_MESSAGES/messages.po`` for every supported locale,
+    translate in each of them every msgid any of them (or a ``messages.pot`` beside them)
+    names, and never translate a msgid that the core catalog or a folder added earlier
+    already translates differently: a program adds words, it never changes anyone's.
+    """
+    directory = Path(directory).resolve()
+    found: list[str] = []
+    present = [locale for locale in SUPPORTED if _po(directory, locale).is_file()]
+    for locale in SUPPORTED:
+        if locale not in present:
+            found.append(f"no {locale} catalog ({locale}/LC_MESSAGES/{PO_NAME})")
+    template = directory / f"{DOMAIN}.pot"
+    ids: set[MsgId] = set(_read(template, None)[0]) if template.is_file() else set()
+    given = {locale: _read(_po(directory, locale), locale)[1] for locale in present}
+    for locale in present:
+        ids |= _read(_po(directory, locale), locale)[0]
+    for locale in present:
+        untranslated = ids - given[locale].keys()
+        if untranslated:
+            found.append(f"{locale} does not translate {_shown(untranslated)}")
+    earlier = [(CATALOG_DIR, "the core catalog")] + [
+        (other, f"the catalogs in {other}") for other in _EXTRA_DIRS if other != directory
+    ]
+    for locale in present:
+        for other, owner in earlier:
+            if not _po(other, locale).is_file():
+                continue
+            theirs = _read(_po(other, locale), locale)[1]
+            changed = {
+                msgid
+                for msgid, text in given[locale].items()
+                if msgid in theirs and theirs[msgid] != text
+            }
+            if changed:
+                found.append(
+                    f"{locale} translates {_shown(changed)} otherwise than {owner} "
+                    "(use a msgid of your own)"
+                )
+    return found
 
 
 def add_catalogs(directory: Path) -> None:
     """Also look up msgids in the catalogs under ``directory`` (``<locale>/LC_MESSAGES/
-    messages.po``). Ours win over theirs: a program adds words, it never changes core ones."""
-    if directory not in _EXTRA_DIRS:
-        _EXTRA_DIRS.append(directory)
-        translations.cache_clear()
+    messages.po``), once :func:`check_catalogs` finds nothing wrong with them.
+
+    Raises :class:`CatalogError` naming the folder and every problem otherwise: a folder
+    missing a locale would show its words in English to that locale's readers, and one
+    giving a known msgid other words would change what another program (or the core) says.
+    """
+    directory = Path(directory).resolve()
+    if directory in _EXTRA_DIRS:
+        return
+    problems = check_catalogs(directory)
+    if problems:
+        raise CatalogError(f"catalogs in {directory} refused: " + "; ".join(problems))
+    _EXTRA_DIRS.append(directory)
+    translations.cache_clear()
 
 
 def _compile(po_path: Path, locale: str) -> Translations:
@@ -65,10 +162,9 @@ def _compile(po_path: Path, locale: str) -> Translations:
 @cache
 def translations(locale: str) -> Translations:
     """Load one locale's catalog, compiled from its ``.po`` files in memory."""
-    found = [
-        directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-        for directory in (*_EXTRA_DIRS, CATALOG_DIR)
-    ]
+    # Merged so that what was there first wins: the core catalog over every program's,
+    # and a program's over those added after it (add_catalogs refuses a clash anyway).
+    found = [_po(directory, locale) for directory in (*reversed(_EXTRA_DIRS), CATALOG_DIR)]
     merged = None
     for po_path in found:
         if not po_path.exists():
@@ -77,7 +173,7 @@ def translations(locale: str) -> Translations:
         if merged is None:
             merged = compiled
         else:
-            merged.merge(compiled)  # the later (ours, last) override the earlier
+            merged.merge(compiled)  # the later (earlier-added, the core last) override
     assert merged is not None, f"no catalog for {locale}"
     return merged
 

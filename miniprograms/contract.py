@@ -18,14 +18,14 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 import msgspec
 from litestar import Router
-from redis.asyncio import Redis
 
 from integrations.provincial import AuditHook, Upstream
 from locales import format_day, format_money
+from notifications.templates import Template
 
 CardStatus = Literal["ok", "degraded", "unavailable"]
 
@@ -120,6 +120,25 @@ class ProblemType(NamedTuple):
     detail: str
 
 
+class Store(Protocol):
+    """A program's own keys in Redis (all under ``program:<slug>:``, out of reach of the
+    sessions, counters and sealed copies that share the server)."""
+
+    async def get(self, key: str) -> Any: ...
+    async def set(
+        self, key: str, value: Any, *, ex: int | None = None, nx: bool = False
+    ) -> Any: ...
+    async def delete(self, key: str) -> int: ...
+    async def exists(self, key: str) -> bool: ...
+    async def expire(self, key: str, seconds: int) -> bool: ...
+    async def incr(self, key: str, amount: int = 1) -> int: ...
+    async def hget(self, key: str, field: str) -> Any: ...
+    async def hset(self, key: str, mapping: dict[str, Any]) -> int: ...
+    async def hgetall(self, key: str) -> dict[str, Any]: ...
+    async def rpush(self, key: str, *values: Any) -> int: ...
+    async def lrange(self, key: str, start: int, end: int) -> list[Any]: ...
+
+
 @dataclass(frozen=True)
 class Runtime:
     """What app_api hands a mini-program's jobs, start-up/shutdown hooks and dependency
@@ -127,9 +146,15 @@ class Runtime:
 
     slug: str
     settings: Any  # the program's ``settings`` Struct, read from SUPERAPP_<SLUG>_*; or None
-    clients: Mapping[str, object]  # upstream name -> typed client (see its Protocol)
-    redis: Redis
-    enqueue: Callable[..., Awaitable[object]]  # enqueue(job_name, **kwargs): own jobs only
+    # The clients of its own upstreams and of the core ones it declares it reads, by name.
+    clients: Mapping[str, object]
+    store: Store
+    # enqueue("job_name", **kwargs): one of its own jobs, by the function's name.
+    enqueue: Callable[..., Awaitable[object]]
+    # notify(recipient_id, category, template, params, idempotency_key, *, priority="normal",
+    # link=None, campaign=None) -> bool: one of its own templates, written in the caller's
+    # transaction (roll it back and the message is gone); False when the key was used before.
+    notify: Callable[..., Awaitable[bool]]
 
 
 Job = Callable[..., Awaitable[Any]]  # ``async def job(runtime: Runtime, **kwargs)``
@@ -194,8 +219,10 @@ class MiniProgram:
     order: int = 100  # place on the home screen
     # Providers (plain functions, parameters injected by name) for this program's handlers.
     dependencies: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    upstreams: tuple[Upstream, ...] = ()  # the provincial upstreams it reads (own clients)
-    jobs: tuple[Job, ...] = ()  # enqueued by name: "<slug>.<function name>"
+    upstreams: tuple[Upstream, ...] = ()  # the provincial upstreams it brings (own clients)
+    # Core upstreams (e.g. "population") it reads too; no other client is handed to it.
+    core_upstreams: tuple[str, ...] = ()
+    jobs: tuple[Job, ...] = ()  # runtime.enqueue("<function name>"), queued as "<slug>.<name>"
     cron: tuple[Cron, ...] = ()
     # A msgspec Struct of the program's settings, each field read from
     # SUPERAPP_<SLUG>_<FIELD>; a ``production_problems(self) -> list[str]`` method joins
@@ -209,6 +236,9 @@ class MiniProgram:
     # A folder of its own catalogs (<locale>/LC_MESSAGES/messages.po), for a program kept
     # outside this repository; the programs here share the catalogs in locales/.
     catalogs: str | None = None
+    # Its notification templates by key (notifications.templates.Template); sent as
+    # "<slug>.<key>" through runtime.notify, rendered in each recipient's language.
+    templates: Mapping[str, Template] = field(default_factory=dict)
 
     def job_name(self, job: Job) -> str:
         """The name a job of this program is queued under."""

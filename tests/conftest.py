@@ -8,9 +8,11 @@ does for its second pass.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from app_api.miniprogram import upstreams
 from integrations import clock
 from integrations.provincial import cache
 from integrations.sandbox import SMS, UPSTREAMS, SandboxConfig, run_sandbox
+from integrations.sandbox.google_oauth import development_service_account
 from integrations.sandbox.registry import registered_name
 from tests.asgi import serve_asgi
 
@@ -47,6 +50,12 @@ TODAY = (
     if os.environ.get("SUPERAPP_TODAY")
     else clock.today()
 )
+
+
+# One development FCM service-account key for the run: the sandbox trusts it, the API signs
+# with it (making an RSA key per test would cost more than most tests).
+FCM_KEY = Path(tempfile.mkdtemp(prefix="superapp-fcm-")) / "fcm-dev-service-account.json"
+FCM_KEY.write_text(json.dumps(development_service_account("http://127.0.0.1:9")))
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -139,7 +148,12 @@ def today() -> date:
 @pytest.fixture
 async def sandbox(today: date) -> AsyncIterator[Sandbox]:
     runner = await run_sandbox(
-        SandboxConfig(app_secrets={APP_ID: APP_SECRET}, today=today, upstreams=upstreams()),
+        SandboxConfig(
+            app_secrets={APP_ID: APP_SECRET},
+            today=today,
+            upstreams=upstreams(),
+            fcm_accounts=(json.loads(FCM_KEY.read_text()),),
+        ),
         "127.0.0.1",
         0,
     )
@@ -164,6 +178,8 @@ def make_settings(
         provincial_base_url=sandbox_url,
         provincial_app_id=APP_ID,
         provincial_app_secret=APP_SECRET,
+        fcm_service_account=str(FCM_KEY),
+        fcm_base_url=sandbox_url,
         inprocess_worker=False,
         sandbox=False,
         **overrides,

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app_api.miniprogram import installed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +78,9 @@ def test_the_shared_mini_program_modules_import_no_app_api_and_no_program() -> N
             assert parts[0] != "miniprograms" or parts[1] not in PROGRAMS, f"{path}: {name}"
 
 
-def test_the_throwaway_program_imports_no_app_api() -> None:
-    for path, names in _imports("tests/city_library").items():
+@pytest.mark.parametrize("folder", ["tests/city_library", "tests/newcomer_parking"])
+def test_the_throwaway_programs_import_no_app_api(folder: str) -> None:
+    for path, names in _imports(folder).items():
         assert not {n for n in names if n.split(".")[0] == "app_api"}, path
         assert not {
             n for n in names if n.split(".")[0] == "miniprograms" and n.split(".")[1] in PROGRAMS

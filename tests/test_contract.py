@@ -151,8 +151,11 @@ async def test_its_hooks_run_at_start_and_stop(library_settings: settings.Settin
     redis = kv.connect(library_settings.redis_url)
     app = create_app(library_settings, start_worker=False)
     async with serve_asgi(app):
-        assert await redis.lrange(LIFECYCLE_KEY, 0, -1) == ["started"]
-    assert await redis.lrange(LIFECYCLE_KEY, 0, -1) == ["started", "stopped"]
+        assert await redis.lrange(f"program:city_library:{LIFECYCLE_KEY}", 0, -1) == ["started"]
+    assert await redis.lrange(f"program:city_library:{LIFECYCLE_KEY}", 0, -1) == [
+        "started",
+        "stopped",
+    ]
     await redis.aclose()
 
 
@@ -222,3 +225,29 @@ def test_app_api_provides_every_dependency_the_contract_promises() -> None:
     from app_api.deps import DEPENDENCIES
 
     assert set(PROVIDED) <= {*DEPENDENCIES, "runtime"}
+
+
+async def test_a_program_gets_its_own_clients_and_keys_only(env: Env) -> None:
+    runtimes = env.app.state.services.runtimes
+    assert set(runtimes["city_library"].clients) == {"city_library"}
+    assert set(runtimes["social_security"].clients) == {"social_security"}
+    assert not hasattr(runtimes["city_library"], "redis")
+    await runtimes["city_library"].store.set("superapp:family:x", "1")
+    redis = env.app.state.services.redis
+    assert await redis.get("superapp:family:x") is None
+    assert await redis.get("program:city_library:superapp:family:x") == "1"
+    with pytest.raises(LookupError, match=r"no job 'city_library\.publish_opening_hours'"):
+        await runtimes["city_library"].enqueue("city_library.publish_opening_hours")
+
+
+async def test_its_demo_data_joins_the_demo_city(database_url: str) -> None:
+    from app_api import db, demo
+    from app_api.identity.crypto import PiiVault
+    from app_api.settings import DEV_PII_KEY
+
+    await db.init(database_url)
+    try:
+        counts = await demo.seed(PiiVault(DEV_PII_KEY), residents=20, enterprises=2)
+    finally:
+        await db.close()
+    assert counts["city_library.readers"] == sum(1 for r in demo.NAMED if r.id_number)

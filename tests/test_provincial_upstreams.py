@@ -20,6 +20,7 @@ from aiohttp import web
 from litestar import Router
 
 from app_api import kv
+from app_api.declarations import DeclarationError
 from app_api.miniprogram import upstreams
 from integrations.provincial import (
     PREFIX,
@@ -196,9 +197,9 @@ def test_a_mini_program_cannot_bring_an_upstream_someone_else_brings() -> None:
         "enterprise",
         "parking",
     ]
-    with pytest.raises(ValueError, match="'population' is brought twice: by core and by"):
+    with pytest.raises(DeclarationError, match="'population' is brought twice: by core and by"):
         upstreams([program("census", replace(PARKING, name="population"))])
-    with pytest.raises(ValueError, match="by mini-program 'a' and by mini-program 'b'"):
+    with pytest.raises(DeclarationError, match="by mini-program 'a' and by mini-program 'b'"):
         upstreams([program("a", PARKING), program("b", PARKING)])
 
 

@@ -25,6 +25,8 @@ SAFE_PRODUCTION = {
     "SUPERAPP_SMS_APP_ID": "suqian-citizen-app",
     "SUPERAPP_PROVINCIAL_BASE_URL": "https://gateway.js.example.gov.cn/api",
     "SUPERAPP_PROVINCIAL_APP_ID": "321300-citizen-app",
+    "SUPERAPP_SMS_RECEIPT_SECRET": "r" * 40,
+    "SUPERAPP_FCM_SERVICE_ACCOUNT": "/etc/superapp/firebase-service-account.json",
 }
 
 
@@ -68,6 +70,10 @@ def test_safe_production_settings_load() -> None:
         ("SUPERAPP_AUDIT_KEY", DEV_PII_KEY, "SUPERAPP_AUDIT_KEY"),
         # A pinned date is for demos and tests; production's records follow the calendar.
         ("SUPERAPP_TODAY", "2030-01-01", "SUPERAPP_TODAY"),
+        # Receipts signed with the sandbox's development secret could be forged by anyone.
+        ("SUPERAPP_SMS_RECEIPT_SECRET", None, "SUPERAPP_SMS_RECEIPT_SECRET"),
+        ("SUPERAPP_FCM_SERVICE_ACCOUNT", None, "SUPERAPP_FCM_SERVICE_ACCOUNT"),
+        ("SUPERAPP_FCM_BASE_URL", "http://127.0.0.1:8001", "SUPERAPP_FCM_BASE_URL"),
     ],
 )
 def test_production_refuses_each_unsafe_default(

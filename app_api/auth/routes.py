@@ -27,6 +27,7 @@ from app_api.errors import Problem
 from app_api.identity.numbers import NumberError, validate_phone
 from app_api.services import Services
 from miniprograms.access import public, signed_in
+from notifications.models import Device
 
 PUBLIC = public()
 SIGNED_IN = signed_in()
@@ -131,6 +132,8 @@ async def refresh(data: RefreshRequest, services: Services) -> LoginResult:
 )
 async def logout(principal: Principal, services: Services) -> None:
     await sessions.revoke(services, principal.family_id)
+    # A signed-out phone stops receiving pushes: they may be read by whoever holds it next.
+    await Device.filter(session_family=principal.family_id).delete()
 
 
 @post(

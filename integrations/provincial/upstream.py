@@ -9,9 +9,10 @@ found by name with :func:`client_of`; none of them names a concrete client class
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from integrations.provincial.gateway import Gateway
 from integrations.provincial.policy import UpstreamPolicy
@@ -55,6 +56,18 @@ def client_of(clients: Mapping[str, object], name: str, protocol: type[P]) -> P:
     client = clients.get(name)
     if client is None:
         raise LookupError(f"no client for the provincial upstream {name!r} was built")
-    if not isinstance(client, protocol):
-        raise TypeError(f"the client of {name!r} does not provide {protocol.__name__}")
-    return client
+    # isinstance against a runtime-checkable Protocol inspects every member (~20 µs), and a
+    # home screen asks on every card: each client is checked once per Protocol.
+    try:
+        known = _CONFORMING.setdefault(client, set())
+    except TypeError:  # neither hashable nor weakly referable: check every time
+        known = set()
+    if protocol not in known:
+        if not isinstance(client, protocol):
+            raise TypeError(f"the client of {name!r} does not provide {protocol.__name__}")
+        known.add(protocol)
+    return cast(P, client)
+
+
+# client -> the Protocols it was found to provide (forgotten with the client).
+_CONFORMING: weakref.WeakKeyDictionary[object, set[type]] = weakref.WeakKeyDictionary()

@@ -6,6 +6,11 @@ provincial upstreams it plays are the ones it is given, each through the sandbox
 ``Upstream`` declaration names (see ``kit.py``).
 """
 
+from integrations.sandbox.fcm import FCM, FakeFcm
+from integrations.sandbox.google_oauth import (
+    development_service_account,
+    is_development_service_account,
+)
 from integrations.sandbox.server import (
     FAULTS,
     SMS,
@@ -15,4 +20,15 @@ from integrations.sandbox.server import (
     run_sandbox,
 )
 
-__all__ = ["FAULTS", "SMS", "UPSTREAMS", "SandboxConfig", "create_sandbox", "run_sandbox"]
+__all__ = [
+    "FAULTS",
+    "FCM",
+    "SMS",
+    "UPSTREAMS",
+    "FakeFcm",
+    "SandboxConfig",
+    "create_sandbox",
+    "development_service_account",
+    "is_development_service_account",
+    "run_sandbox",
+]

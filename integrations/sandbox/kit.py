@@ -123,10 +123,26 @@ class SandboxKit:
 SandboxHandler = Callable[[SandboxKit], list[web.RouteDef]]
 
 
-def load_handler(path: str) -> SandboxHandler:
-    """The sandbox handler an ``Upstream`` names as ``"module:routes"``."""
+class SandboxHandlerError(ImportError):
+    """An upstream's ``sandbox`` path names no importable handler; the message names the
+    upstream, the path and why (the import's own error)."""
+
+
+def load_handler(path: str, upstream: str) -> SandboxHandler:
+    """The sandbox handler an ``Upstream`` named ``upstream`` names as ``"module:routes"``.
+
+    Raises :class:`SandboxHandlerError` (an ImportError) when the module does not import or
+    lacks the attribute: only the sandbox reads the path, so without the upstream's name
+    a bare ModuleNotFoundError would not say which declaration to fix.
+    """
     module_name, _, attribute = path.partition(":")
+    where = f"upstream {upstream!r}: sandbox={path!r}"
     if not module_name or not attribute:
-        raise ValueError(f"a sandbox handler is named 'module:function', not {path!r}")
-    handler: SandboxHandler = getattr(importlib.import_module(module_name), attribute)
+        raise ValueError(f"{where}: a sandbox handler is named 'module:function'")
+    try:
+        handler: SandboxHandler = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise SandboxHandlerError(f"{where} does not import: {exc}") from exc
+    if not callable(handler):
+        raise SandboxHandlerError(f"{where} is a {type(handler).__name__}, not a function")
     return handler

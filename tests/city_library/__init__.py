@@ -31,5 +31,6 @@ PROGRAM = MiniProgram(
     settings=settings.LibrarySettings,
     on_startup=jobs.started,
     on_shutdown=jobs.stopped,
+    demo=jobs.demo,
     catalogs=str(Path(__file__).parent / "locales"),
 )

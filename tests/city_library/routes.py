@@ -29,7 +29,7 @@ async def loans(
 
 @get("/hours", opt={"access": resident()}, summary="Today's opening hours")
 async def hours(runtime: Runtime) -> HoursOut:
-    value = await runtime.redis.get(HOURS_KEY)
+    value = await runtime.store.get(HOURS_KEY)
     return HoursOut(opening_hours=value)
 
 

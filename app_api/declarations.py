@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from croniter import croniter
+from litestar import Router
 
 from miniprograms.common import SHARED_PROBLEMS
 from miniprograms.contract import PROVIDED, MiniProgram, ProblemType
@@ -138,9 +139,8 @@ def check(
 
 def _check_callables(program: MiniProgram, where: str) -> None:
     """The router is a factory; cards, jobs and hooks are coroutine functions."""
-    if not callable(program.router) or inspect.isclass(program.router):
-        raise DeclarationError(f"{where}: router= takes a function returning a Router")
-    if type(program.router).__name__ == "Router":
+    router = program.router
+    if not callable(router) or inspect.isclass(router) or isinstance(router, Router):
         raise DeclarationError(f"{where}: router= takes a function returning a Router")
     named: dict[str, Callable[..., Any] | None] = {
         "card": program.card,

@@ -86,7 +86,7 @@ async def cards_for(
     if not tasks:
         return []
     try:
-        _, late = await asyncio.wait(tasks.values(), timeout=deadline)
+        await asyncio.wait(tasks.values(), timeout=deadline)
     finally:
         late = {task for task in tasks.values() if not task.done()}
         for task in late:

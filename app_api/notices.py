@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,9 @@ from integrations.sandbox.google_oauth import (
 )
 from locales import N_
 from miniprograms.contract import MiniProgram
+from notifications.addressed import Addressed
 from notifications.channels import Channel
+from notifications.channels.base import batches
 from notifications.channels.push import PushChannel
 from notifications.channels.sms import SmsChannel
 from notifications.channels.webhook import WebhookChannel
@@ -32,6 +35,7 @@ from notifications.templates import Template
 from notifications.webhooks import DISABLED_TEMPLATE, disabled_notice, secrets_from
 
 RECEIVE_SCOPE = "receive_notifications"
+LOOKUP_CHUNK = 1000  # account ids per query (bounded SQL parameters)
 
 CORE_TEMPLATES: dict[str, Template] = {
     DIGEST_TEMPLATE: Template(
@@ -58,30 +62,57 @@ def templates(programs: Sequence[MiniProgram]) -> dict[str, Template]:
     return found
 
 
-async def recipient(account_id: str) -> Recipient:
-    """What the rules need of a resident: language, phone, devices and preferences."""
-    row = await Resident.get_or_none(id=uuid.UUID(account_id))
-    preferences = await Preference.filter(account_id=account_id).values_list(
-        "category", "channel", "enabled"
-    )
-    return Recipient(
-        account_id=account_id,
-        locale=row.preferred_locale if row else "zh_Hans",
-        # Elderly mode arrives with its own preference (the elderly-mode issue); until then
-        # nobody is in it, and the standard quiet hours apply.
-        elderly=False,
-        phone=row.phone if row else None,
-        has_device=await Device.filter(account_id=account_id).exists(),
-        preferences={(category, channel): enabled for category, channel, enabled in preferences},
-    )
+async def recipients(account_ids: Sequence[str]) -> dict[str, Recipient]:
+    """What the rules need of each resident: language, view mode, phone, devices and
+    preferences (one query each for all of them; an id that names nobody gets the defaults
+    and no phone)."""
+    found: dict[str, Recipient] = {}
+    for chunk in batches(sorted(set(account_ids)), LOOKUP_CHUNK):
+        ids = [uuid.UUID(account) for account in chunk]
+        people = {
+            str(row[0]): row[1:]
+            for row in await Resident.filter(id__in=ids).values_list(
+                "id", "preferred_locale", "phone", "view_mode"
+            )
+        }
+        chosen: dict[str, dict[tuple[str, str], bool]] = defaultdict(dict)
+        for account, category, channel, enabled in await Preference.filter(
+            account_id__in=ids
+        ).values_list("account_id", "category", "channel", "enabled"):
+            chosen[str(account)][(category, channel)] = enabled
+        with_device = {
+            str(account)
+            for account in await Device.filter(account_id__in=ids)
+            .distinct()
+            .values_list("account_id", flat=True)
+        }
+        for account in chunk:
+            locale, phone, view_mode = people.get(account, ("zh_Hans", None, "standard"))
+            found[account] = Recipient(
+                account_id=account,
+                locale=locale,
+                elderly=view_mode == "elderly",
+                phone=phone,
+                has_device=account in with_device,
+                preferences=chosen.get(account, {}),
+            )
+    return found
 
 
-async def relatives(account_id: str) -> list[str]:
-    """The relatives an elder lets receive their notifications (亲情代办), still in force."""
-    grants = await Delegation.filter(
-        grantor_id=uuid.UUID(account_id), revoked_at__isnull=True, expires_at__gt=datetime.now(UTC)
-    )
-    return sorted({str(g.grantee_id) for g in grants if RECEIVE_SCOPE in (g.scopes or [])})
+async def relatives(account_ids: Sequence[str]) -> dict[str, list[str]]:
+    """For each elder, the relatives she lets receive her notifications (亲情代办), still in
+    force; elders with none are left out."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for chunk in batches(sorted(set(account_ids)), LOOKUP_CHUNK):
+        grants = await Delegation.filter(
+            grantor_id__in=[uuid.UUID(account) for account in chunk],
+            revoked_at__isnull=True,
+            expires_at__gt=datetime.now(UTC),
+        ).values_list("grantor_id", "grantee_id", "scopes")
+        for grantor, grantee, scopes in grants:
+            if RECEIVE_SCOPE in (scopes or []):
+                found[str(grantor)].add(str(grantee))
+    return {elder: sorted(theirs) for elder, theirs in found.items()}
 
 
 async def enterprise_admins(enterprise_id: str) -> list[str]:
@@ -91,12 +122,21 @@ async def enterprise_admins(enterprise_id: str) -> list[str]:
 
 
 def build_outbox(programs: Sequence[MiniProgram], *, daily_cap: int) -> Outbox:
-    return Outbox(templates(programs), recipient, relatives, daily_cap=daily_cap)
+    return Outbox(templates(programs), recipients, relatives, daily_cap=daily_cap)
 
 
-def notify_for(program: MiniProgram, outbox: Outbox) -> Callable[..., Awaitable[bool]]:
-    """A program's ``notify``: its own templates only, named without its slug."""
-    own = set(program.templates)
+def notify_for(
+    program: MiniProgram, outbox: Outbox
+) -> tuple[Callable[..., Awaitable[bool]], Callable[..., Awaitable[int]]]:
+    """A program's ``notify`` and ``notify_many``: its own templates only, named without its
+    slug; its keys are its own (prefixed with the slug), so programs cannot collide."""
+
+    def own(template: str) -> str:
+        if template not in program.templates:
+            raise LookupError(
+                f"mini-program {program.slug!r} has no notification template {template!r}"
+            )
+        return f"{program.slug}.{template}"
 
     async def notify(
         recipient_id: str,
@@ -106,20 +146,25 @@ def notify_for(program: MiniProgram, outbox: Outbox) -> Callable[..., Awaitable[
         idempotency_key: str,
         **options: Any,
     ) -> bool:
-        if template not in own:
-            raise LookupError(
-                f"mini-program {program.slug!r} has no notification template {template!r}"
-            )
-        return await outbox.notify(
-            recipient_id,
-            category,
-            f"{program.slug}.{template}",
-            params,
-            f"{program.slug}:{idempotency_key}",
-            **options,
-        )
+        name = own(template)
+        key = f"{program.slug}:{idempotency_key}"
+        return await outbox.notify(recipient_id, category, name, params, key, **options)
 
-    return notify
+    async def notify_many(
+        addressed: Sequence[Addressed],
+        category: str,
+        template: str,
+        params: Mapping[str, Any],
+        **options: Any,
+    ) -> int:
+        name = own(template)
+        keyed = [
+            Addressed(a.recipient_id, f"{program.slug}:{a.idempotency_key}", a.params)
+            for a in addressed
+        ]
+        return await outbox.notify_many(keyed, category, name, params, **options)
+
+    return notify, notify_many
 
 
 def fcm_account(settings: Settings) -> dict[str, Any]:
@@ -159,7 +204,7 @@ def build_dispatcher(services: Any, programs: Sequence[MiniProgram]) -> Dispatch
     return Dispatcher(
         channels,
         templates(programs),
-        recipient,
+        recipients,
         webhook_disabled=disabled_notice(services.outbox, enterprise_admins),
     )
 

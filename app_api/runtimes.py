@@ -28,18 +28,20 @@ def build(
     """One runtime per program: its settings, the clients of the upstreams it brings or
     declares it reads (no others), its own keys in Redis, and an ``enqueue`` that reaches
     its own jobs only."""
-    return {
-        program.slug: Runtime(
+    runtimes = {}
+    for program in programs:
+        notify, notify_many = notify_for(program, services.outbox)
+        runtimes[program.slug] = Runtime(
             slug=program.slug,
             settings=services.settings.programs.get(program.slug)
             or program_settings.read(program, {}),
             clients=clients_of(program, services.clients),
             store=ProgramStore(services.redis, program.slug),
             enqueue=_enqueue_for(program, enqueue),
-            notify=notify_for(program, services.outbox),
+            notify=notify,
+            notify_many=notify_many,
         )
-        for program in programs
-    }
+    return runtimes
 
 
 def clients_of(program: MiniProgram, clients: Mapping[str, object]) -> Mapping[str, object]:

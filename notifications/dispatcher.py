@@ -24,13 +24,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from notifications import rules, webhooks
-from notifications.channels.base import Channel, Outcome, Outgoing
+from notifications.channels.base import Channel, Outcome, Outgoing, batches
 from notifications.channels.webhook import retry_schedule
 from notifications.models import Delivery, Device
 from notifications.templates import Template, render, sms_params
 
 log = structlog.get_logger("superapp.notifications")
-Recipients = Callable[[str], Awaitable[rules.Recipient]]
+Recipients = Callable[[Sequence[str]], Awaitable[Mapping[str, rules.Recipient]]]
+WRITE_BATCH = 500  # deliveries per UPDATE when a batch's outcomes are written back
 
 
 def backoff_s(attempts: int) -> float:
@@ -88,16 +89,19 @@ class Dispatcher:
                     await asyncio.wait_for(stop.wait(), idle_s)
 
     async def run_once(self) -> int:
-        """Claim one batch of due deliveries and work them; returns how many."""
+        """Claim one batch of due deliveries and work them; returns how many. The batch's
+        recipients and devices are read in one query each, and its outcomes written back in
+        one statement per few hundred rows (only where this claim still holds the lease)."""
         claimed = await self.claim()
         if not claimed:
             return 0
+        ledger = Ledger(self._clock())
         by_channel: dict[str, list[tuple[Delivery, Outgoing]]] = defaultdict(list)
-        for delivery in claimed:
-            for outgoing in await self._outgoing(delivery):
-                by_channel[delivery.channel].append((delivery, outgoing))
+        for delivery, outgoing in await self._outgoing(claimed, ledger):
+            by_channel[delivery.channel].append((delivery, outgoing))
         for name, items in by_channel.items():
-            await self._send(self.channels[name], items)
+            await self._send(self.channels[name], items, ledger)
+        await ledger.write(claimed[0].lease_owner)
         return len(claimed)
 
     async def claim(self) -> list[Delivery]:
@@ -120,19 +124,42 @@ class Dispatcher:
         # One query for the batch and its notifications, not one more per row.
         return await Delivery.filter(lease_owner=token).select_related("notification")
 
-    async def _outgoing(self, delivery: Delivery) -> list[Outgoing]:
-        """The rendered messages one delivery sends; none (and the delivery closed) when a
-        rule says no now (a preference changed, the device went, no SMS template)."""
+    async def _outgoing(
+        self, claimed: Sequence[Delivery], ledger: Ledger
+    ) -> list[tuple[Delivery, Outgoing]]:
+        """The rendered messages the batch sends; a delivery a rule says no to now (a
+        preference changed, the device went, no SMS template) is closed in the ledger."""
+        people = await self._recipients(
+            sorted({str(d.notification.recipient_id) for d in claimed if d.channel != "webhook"})
+        )
+        pushing = {d.notification.recipient_id for d in claimed if d.channel == "push"}
+        devices: dict[str, list[Device]] = defaultdict(list)
+        for device in await Device.filter(account_id__in=list(pushing)).order_by("created_at"):
+            devices[str(device.account_id)].append(device)
+        found: list[tuple[Delivery, Outgoing]] = []
+        for delivery in claimed:
+            if delivery.channel == "webhook":  # an enterprise's hook, not a resident
+                outgoing = await self._webhook_outgoing(delivery, ledger)
+            else:
+                outgoing = self._render(delivery, people, devices, ledger)
+            found.extend((delivery, item) for item in outgoing)
+        return found
+
+    def _render(
+        self,
+        delivery: Delivery,
+        people: Mapping[str, rules.Recipient],
+        devices: Mapping[str, list[Device]],
+        ledger: Ledger,
+    ) -> list[Outgoing]:
         note = delivery.notification
-        if delivery.channel == "webhook":  # an enterprise's hook, not a resident
-            return await self._webhook_outgoing(delivery)
-        recipient = await self._recipients(str(note.recipient_id))
+        recipient = people[str(note.recipient_id)]
         if not rules.wants(recipient, note.category, delivery.channel):
-            await self._close(delivery, "skipped", "preference")
+            ledger.close(delivery, "skipped", "preference")
             return []
         template = self.templates.get(note.template)
         if template is None:
-            await self._close(delivery, "failed", "unknown_template")
+            ledger.close(delivery, "failed", "unknown_template")
             return []
         text = render(template, note.params, locale=recipient.locale, elderly=recipient.elderly)
         common = {
@@ -144,17 +171,17 @@ class Dispatcher:
             "priority": note.priority,
         }
         if delivery.channel == "push":
-            devices = await Device.filter(account_id=note.recipient_id)
-            if not devices:
-                await self._close(delivery, "skipped", "no_device")
+            theirs = devices.get(str(note.recipient_id), [])
+            if not theirs:
+                ledger.close(delivery, "skipped", "no_device")
                 return []
             return [
                 Outgoing(delivery_id=f"{delivery.id}:{d.id}", address=d.token, **common)
-                for d in devices
+                for d in theirs
             ]
         if delivery.channel == "sms":
             if not recipient.phone or template.sms_template is None:
-                await self._close(delivery, "skipped", "no_sms")
+                ledger.close(delivery, "skipped", "no_sms")
                 return []
             return [
                 Outgoing(
@@ -166,101 +193,71 @@ class Dispatcher:
                     **common,
                 )
             ]
-        await self._close(delivery, "failed", "unknown_channel")
+        ledger.close(delivery, "failed", "unknown_channel")
         return []
 
-    async def _send(self, channel: Channel, items: Sequence[tuple[Delivery, Outgoing]]) -> None:
+    async def _send(
+        self, channel: Channel, items: Sequence[tuple[Delivery, Outgoing]], ledger: Ledger
+    ) -> None:
         outcomes: dict[str, list[Outcome]] = defaultdict(list)
-        for start in range(0, len(items), channel.max_batch):
-            chunk = items[start : start + channel.max_batch]
+        for chunk in batches(items, channel.max_batch):
             for (delivery, _), outcome in zip(
                 chunk, await channel.send([o for _, o in chunk]), strict=True
             ):
                 outcomes[str(delivery.id)].append(outcome)
         deliveries = {str(d.id): d for d, _ in items}
         for delivery_id, results in outcomes.items():
-            await self._record(deliveries[delivery_id], results)
+            await self._record(deliveries[delivery_id], results, ledger)
 
-    async def _record(self, delivery: Delivery, results: list[Outcome]) -> None:
+    async def _record(self, delivery: Delivery, results: list[Outcome], ledger: Ledger) -> None:
         """One delivery's outcome from its sends (a push goes to each of the person's devices)."""
         if delivery.channel == "webhook":
-            await self._record_webhook(delivery, results)
+            await self._record_webhook(delivery, results, ledger)
             return
         for result in results:
             if result.status == "invalid_address" and delivery.channel == "push":
-                device_id = result.delivery_id.rpartition(":")[2]
-                await Device.filter(id=uuid.UUID(device_id)).delete()
+                ledger.dead_devices.add(uuid.UUID(result.delivery_id.rpartition(":")[2]))
         sent = [r for r in results if r.status == "sent"]
         if sent:
-            await self._close(delivery, "sent", None, sent[0].provider_message_id)
+            ledger.close(delivery, "sent", None, sent[0].provider_message_id)
             return
         retry = [r for r in results if r.status == "retry"]
         attempts = delivery.attempts + 1
         if retry and attempts < self._max_attempts:
             wait = max(backoff_s(attempts), *(r.retry_after_s or 0 for r in retry))
-            await Delivery.filter(id=delivery.id, lease_owner=delivery.lease_owner).update(
-                attempts=attempts,
-                not_before=self._clock() + timedelta(seconds=wait),
-                lease_until=None,
-                lease_owner=None,
-                error=retry[0].error,
-            )
+            ledger.later(delivery, attempts, wait, retry[0].error)
             return
         error = (retry or results)[0].error if results else None
-        await self._close(delivery, "failed", error or "gave_up", attempts=attempts)
+        ledger.close(delivery, "failed", error or "gave_up", attempts=attempts)
 
-    async def _close(
-        self,
-        delivery: Delivery,
-        status: str,
-        error: str | None,
-        provider_message_id: str | None = None,
-        *,
-        attempts: int | None = None,
-    ) -> None:
-        await Delivery.filter(id=delivery.id).update(
-            status=status,
-            error=error,
-            provider_message_id=provider_message_id,
-            attempts=delivery.attempts + 1 if attempts is None else attempts,
-            lease_until=None,
-            lease_owner=None,
-        )
-        if status != "sent":
-            log.info("delivery_closed", channel=delivery.channel, status=status, reason=error)
-
-    async def _webhook_outgoing(self, delivery: Delivery) -> list[Outgoing]:
+    async def _webhook_outgoing(self, delivery: Delivery, ledger: Ledger) -> list[Outgoing]:
         found = await webhooks.outgoing(delivery, self.templates)
         if isinstance(found, str):
-            await self._close(delivery, "skipped" if found == "hook_disabled" else "failed", found)
+            ledger.close(delivery, "skipped" if found == "hook_disabled" else "failed", found)
             return []
         return [found]
 
-    async def _record_webhook(self, delivery: Delivery, results: list[Outcome]) -> None:
+    async def _record_webhook(
+        self, delivery: Delivery, results: list[Outcome], ledger: Ledger
+    ) -> None:
         """A webhook's outcome: retried on :func:`retry_schedule` for 24 h, then (or on 410
         Gone, or a URL now refused) the hook is turned off and its admins are told."""
         hook_id, now = webhooks.hook_for(delivery), self._clock()
         result = results[0]
         attempts = delivery.attempts + 1
         if hook_id is None:
-            await self._close(delivery, "failed", "hook_unknown", attempts=attempts)
+            ledger.close(delivery, "failed", "hook_unknown", attempts=attempts)
             return
         if result.status == "sent":
             await webhooks.succeeded(hook_id)
-            await self._close(delivery, "sent", None, result.provider_message_id)
+            ledger.close(delivery, "sent", None, result.provider_message_id)
             return
         await webhooks.failing(hook_id, now)
         wait = retry_schedule(attempts) if result.status == "retry" else None
         if wait is not None:
-            await Delivery.filter(id=delivery.id, lease_owner=delivery.lease_owner).update(
-                attempts=attempts,
-                not_before=now + timedelta(seconds=max(wait, result.retry_after_s or 0)),
-                lease_until=None,
-                lease_owner=None,
-                error=result.error,
-            )
+            ledger.later(delivery, attempts, max(wait, result.retry_after_s or 0), result.error)
             return
-        await self._close(delivery, "failed", result.error or "gave_up", attempts=attempts)
+        ledger.close(delivery, "failed", result.error or "gave_up", attempts=attempts)
         if result.status == "failed":  # a 4xx refuses this message, not the hook
             return
         reason = webhooks.REASON_FAILING if result.status == "retry" else result.error or "gone"
@@ -269,3 +266,70 @@ class Dispatcher:
             log.warning("webhook_disabled", hook=str(hook_id), reason=reason)
             if self.webhook_disabled is not None:
                 await self.webhook_disabled(hook)
+
+
+class Ledger:
+    """What working one claimed batch decided, kept in memory and written back together."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.rows: list[Delivery] = []
+        self.rescheduled: set[uuid.UUID] = set()  # tried again later: their not_before moved
+        self.dead_devices: set[uuid.UUID] = set()  # tokens FCM says will never work
+
+    def close(
+        self,
+        delivery: Delivery,
+        status: str,
+        error: str | None,
+        provider_message_id: str | None = None,
+        *,
+        attempts: int | None = None,
+    ) -> None:
+        """The delivery is done: sent, skipped or failed."""
+        delivery.status = status
+        delivery.error = error
+        delivery.provider_message_id = provider_message_id
+        delivery.attempts = delivery.attempts + 1 if attempts is None else attempts
+        self.rows.append(delivery)
+        if status != "sent":
+            log.info("delivery_closed", channel=delivery.channel, status=status, reason=error)
+
+    def later(self, delivery: Delivery, attempts: int, wait_s: float, error: str | None) -> None:
+        """The delivery is tried again after ``wait_s`` (by whichever dispatcher claims it)."""
+        delivery.attempts = attempts
+        delivery.not_before = self.now + timedelta(seconds=wait_s)
+        delivery.error = error
+        self.rows.append(delivery)
+        self.rescheduled.add(delivery.id)
+
+    async def write(self, token: str | None) -> None:
+        """Write every decision, only where ``token`` still holds the lease: a dispatcher
+        that outlived its lease does not overwrite what the one that took over decided.
+
+        Rows that end alike (most of a batch: sent at the first attempt) are one UPDATE
+        each group; only the providers' message ids, one per row, go row by row in a CASE."""
+        named = [d for d in self.rows if d.provider_message_id]
+        for chunk in batches(named, WRITE_BATCH):
+            await Delivery.filter(lease_owner=token).bulk_update(
+                chunk, fields=("provider_message_id",)
+            )
+        alike: dict[tuple[str, str | None, int, datetime | None], list[uuid.UUID]]
+        alike = defaultdict(list)
+        for d in self.rows:
+            later = d.not_before if d.id in self.rescheduled else None
+            alike[(d.status, d.error, d.attempts, later)].append(d.id)
+        for (status, error, attempts, later), ids in alike.items():
+            moved = {} if later is None else {"not_before": later}
+            for chunk in batches(ids, WRITE_BATCH):
+                await Delivery.filter(lease_owner=token, id__in=chunk).update(
+                    status=status,
+                    error=error,
+                    attempts=attempts,
+                    lease_until=None,
+                    lease_owner=None,
+                    updated_at=datetime.now(UTC),
+                    **moved,
+                )
+        if self.dead_devices:
+            await Device.filter(id__in=list(self.dead_devices)).delete()

@@ -116,3 +116,16 @@ class Webhook(Model):
 
     class Meta:
         table = "notification_webhook"
+
+
+class DailyCount(Model):
+    """How many capped messages (``policy``, ``announcement``) an account was written on
+    ``day``, its latest day (one row per account, reset when the day changes). Counted by one
+    atomic upsert, so senders writing at once cannot all slip under the cap."""
+
+    account_id = fields.CharField(max_length=36, primary_key=True)
+    day = fields.CharField(max_length=10)
+    sent = fields.IntField(default=0)
+
+    class Meta:
+        table = "notification_daily_count"

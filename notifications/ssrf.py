@@ -49,7 +49,10 @@ class WebhookUrlRefused(ValueError):
 
 async def system_resolve(host: str, port: int) -> list[str]:
     """The host's addresses from the system resolver, without blocking the event loop."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:  # the idna codec refuses the name (e.g. a label over 63 characters)
+        raise socket.gaierror(socket.EAI_NONAME, "not a host name") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -57,6 +60,8 @@ def parse_webhook_url(url: str, *, allow_private: bool) -> URL:
     """The URL's form alone: scheme, no userinfo, a host. Raises :class:`WebhookUrlRefused`."""
     if len(url) > MAX_URL_LENGTH:
         raise WebhookUrlRefused("too_long", f"longer than {MAX_URL_LENGTH} characters")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise WebhookUrlRefused("malformed", "must not contain spaces or control characters")
     try:
         parsed = URL(url)
         port = parsed.port

@@ -14,9 +14,9 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,16 @@ from aiohttp import web
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from app_api import db, kv, settings
+from app_api import db, kv, notices, settings
 from app_api.app import create_app
-from app_api.miniprogram import upstreams
+from app_api.miniprogram import installed, upstreams
 from integrations import clock
 from integrations.provincial import cache
 from integrations.sandbox import SMS, UPSTREAMS, SandboxConfig, run_sandbox
 from integrations.sandbox.google_oauth import development_service_account
 from integrations.sandbox.registry import registered_name
+from notifications.channels import Channel
+from notifications.dispatcher import Dispatcher
 from tests.asgi import serve_asgi
 
 REAL_DB = os.environ.get("SUPERAPP_DATABASE_URL", "")
@@ -203,6 +205,21 @@ class Env:
     app: Litestar
     sandbox: Sandbox
     settings: settings.Settings
+    opened: list[Channel] = field(default_factory=list)  # closed when the test ends
+
+    def dispatcher(self, clock: Callable[[], datetime], **options: Any) -> Dispatcher:
+        """A dispatcher over this app's channels (push, SMS, webhooks) with its own clock, as
+        a worker process would run one."""
+        built = notices.build_dispatcher(self.app.state.services, installed())
+        self.opened.extend(built.channels.values())
+        return Dispatcher(
+            built.channels,
+            built.templates,
+            notices.recipients,
+            clock=clock,
+            webhook_disabled=built.webhook_disabled,
+            **options,
+        )
 
     async def request_code(self, phone: str) -> str:
         resp = await self.client.post("/api/v1/auth/otp", json={"phone": phone})
@@ -269,4 +286,17 @@ async def env(
     )
     app = create_app(cfg, start_worker=False)
     async with serve_asgi(app) as client:
-        yield Env(client=client, app=app, sandbox=sandbox, settings=cfg)
+        made = Env(client=client, app=app, sandbox=sandbox, settings=cfg)
+        yield made
+        for channel in made.opened:
+            await channel.close()
+
+
+class Clock:
+    """A dispatcher's or outbox's notion of now, moved by the test as time would move."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -19,8 +19,9 @@ from app_api.declarations import DeclarationError
 from app_api.miniprogram import installed
 from locales import N_
 from miniprograms.contract import PROVIDED, MiniProgram, ProblemType
+from notifications.models import Notification
 from tests.asgi import serve_asgi
-from tests.city_library.jobs import LIFECYCLE_KEY
+from tests.city_library.jobs import LIFECYCLE_KEY, remind_due_loans
 from tests.conftest import Env, Sandbox, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,3 +252,28 @@ async def test_its_demo_data_joins_the_demo_city(database_url: str) -> None:
     finally:
         await db.close()
     assert counts["city_library.readers"] == sum(1 for r in demo.NAMED if r.id_number)
+
+
+async def test_it_tells_many_readers_once_each_in_their_own_words(env: Env) -> None:
+    son = await env.login("13800000005")
+    elder = await env.login("13800000007")
+    ids = [
+        (await env.client.get("/api/v1/me", headers=env.auth(t))).json()["id"] for t in (son, elder)
+    ]
+    runtime = env.app.state.services.runtimes["city_library"]
+    books = {ids[0]: 2, ids[1]: 1}
+    assert await remind_due_loans(runtime, "12月1日", books) == 2
+    assert await remind_due_loans(runtime, "12月1日", books) == 0  # the job ran twice: no repeat
+    inbox = await env.client.get(
+        "/api/v1/notifications", headers=env.auth(son, **{"Accept-Language": "en"})
+    )
+    (message,) = inbox.json()["items"]
+    assert message["title"] == "Books due soon"
+    assert message["body"] == "2 of your books are due on 12月1日."
+    assert message["link"] == "/api/v1/library/loans"
+    mine = await Notification.get(recipient_id=ids[0])
+    # Its keys and templates are its own: another program's cannot collide with them.
+    assert mine.template == "city_library.loan_due"
+    assert mine.idempotency_key == f"city_library:loan_due:12月1日:{ids[0]}"
+    with pytest.raises(LookupError, match="no notification template 'digest'"):
+        await runtime.notify_many([], "service_status", "digest", {})

@@ -4,6 +4,7 @@ phone may ring."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -123,9 +124,9 @@ async def test_a_signed_out_phone_stops_receiving_pushes(env: Env) -> None:
 
 
 async def rules_recipient(env: Env, account: str) -> rules.Recipient:
-    from app_api.notices import recipient
+    from app_api.notices import recipients
 
-    return await recipient(account)
+    return (await recipients([account]))[account]
 
 
 def _recipient(**kwargs: Any) -> rules.Recipient:
@@ -184,16 +185,21 @@ async def test_over_the_daily_cap_policy_messages_wait_for_one_digest(env: Env) 
     assert delivery.not_before.astimezone(rules.CHINA).strftime("%H:%M") == "07:00"
 
 
-async def test_a_relative_the_elder_chose_also_gets_her_urgent_messages(env: Env) -> None:
+async def _elder_and_son(env: Env) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """李秀英 and her son 王建国, whom she lets receive her notifications; and her id."""
     elder = await env.login("13800000007")
     son = await env.login("13800000005")
-    stranger = await env.login("13800000009")
     grant = await env.client.post(
         "/api/v1/delegations",
         json={"relative_phone": "13800000005", "scopes": ["receive_notifications"], "days": 30},
         headers=env.auth(elder),
     )
-    elder_id = grant.json()["grantor_id"]
+    return elder, son, grant.json()["grantor_id"]
+
+
+async def test_a_relative_the_elder_chose_also_gets_her_urgent_messages(env: Env) -> None:
+    _, son, elder_id = await _elder_and_son(env)
+    stranger = await env.login("13800000009")
     outbox = env.app.state.services.outbox
     args = (elder_id, "service_status", "notifications.digest", {"day": "x"})
     await outbox.notify(*args, "urgent-1", priority="urgent")
@@ -208,6 +214,56 @@ async def test_a_relative_the_elder_chose_also_gets_her_urgent_messages(env: Env
         "/api/v1/notifications", headers=env.auth(son, **{"X-Act-As": elder_id})
     )
     assert hers.json()["total"] == 2
+
+
+async def test_what_a_relative_does_in_her_inbox_is_in_her_access_log_and_leaves_her_alerts(
+    env: Env,
+) -> None:
+    elder, son, elder_id = await _elder_and_son(env)
+    outbox = env.app.state.services.outbox
+    for key, category in (("a", "service_status"), ("b", "security"), ("c", "service_status")):
+        await outbox.notify(elder_id, category, "notifications.digest", {"day": "x"}, key)
+    acting = env.auth(son, **{"X-Act-As": elder_id})
+    listed = (await env.client.get("/api/v1/notifications?order=newest", headers=acting)).json()
+    newest = listed["items"][0]["id"]
+    await outbox.notify(elder_id, "service_status", "notifications.digest", {"day": "y"}, "d")
+    await env.client.get("/api/v1/notifications/unread-count", headers=acting)
+    await env.client.post(f"/api/v1/notifications/{newest}/read", headers=acting)
+    marked = await env.client.post(
+        "/api/v1/notifications/read-all", params={"up_to": newest}, headers=acting
+    )
+    # One of the two older ones: not the security alert (hers to see), not the one that
+    # arrived after he looked (he never saw it).
+    assert marked.json() == {"marked": 1}
+    badge = await env.client.get("/api/v1/notifications/unread-count", headers=env.auth(elder))
+    assert badge.json() == {"unread": 2}
+    log = (await env.client.get("/api/v1/me/access-log", headers=env.auth(elder))).json()
+    actions = {e["action"] for e in log["events"] if e["actor_id"] != elder_id}
+    assert {
+        "notifications.list",
+        "notifications.unread_count",
+        "notifications.read",
+        "notifications.read_all",
+    } <= actions
+    unknown = await env.client.post(
+        "/api/v1/notifications/read-all", params={"up_to": str(uuid.uuid4())}, headers=acting
+    )
+    assert unknown.status_code == 404
+
+
+async def test_the_same_phone_registered_twenty_times_at_once_is_one_device(env: Env) -> None:
+    tokens = await env.login("13800000005")
+    device = {"token": "fcm-same-phone-" + "s" * 40, "platform": "android"}
+    answers = await asyncio.gather(
+        *(
+            env.client.post("/api/v1/devices", json=device, headers=env.auth(tokens))
+            for _ in range(20)
+        )
+    )
+    assert {a.status_code for a in answers} == {201}
+    (device_id,) = {a.json()["id"] for a in answers}  # every answer names the one device
+    gone = await env.client.delete(f"/api/v1/devices/{device_id}", headers=env.auth(tokens))
+    assert gone.status_code == 204
 
 
 async def test_operators_see_a_campaigns_counts_and_nobody_else_does(env: Env) -> None:
@@ -226,5 +282,7 @@ async def test_operators_see_a_campaigns_counts_and_nobody_else_does(env: Env) -
     assert (await env.client.get(path, headers=env.auth(tokens))).status_code == 403
     counts = (await env.client.get(path, headers=env.auth(publisher))).json()
     assert (counts["notifications"], counts["read"]) == (1, 0)
+    too_long = await env.client.get(f"{path}{'x' * 300}", headers=env.auth(publisher))
+    assert (too_long.status_code, too_long.json()["code"]) == (404, "not_found")
     sms = next(c for c in counts["channels"] if c["channel"] == "sms")
     assert sms["pending"] == 1

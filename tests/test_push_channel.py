@@ -18,8 +18,8 @@ from google.oauth2 import service_account
 from structlog.testing import capture_logs
 
 from integrations.sandbox import FCM, FakeFcm, development_service_account
-from notifications.channels.base import Outgoing
-from notifications.channels.push import DELIVERY_KEY, PushChannel, batches
+from notifications.channels.base import Outgoing, batches
+from notifications.channels.push import DELIVERY_KEY, PushChannel
 from tests.conftest import Sandbox
 
 
@@ -276,3 +276,29 @@ async def test_the_fake_checks_what_google_checks(
     )
     assert (status, answer["error"]["status"]) == (403, "PERMISSION_DENIED")
     assert fcm.accepted == 0
+
+
+async def test_an_fcm_that_stops_answering_mid_call_comes_back_retry_in_time(
+    sandbox: Sandbox, account: dict[str, Any], http: aiohttp.ClientSession, fcm: FakeFcm
+) -> None:
+    channel = PushChannel(
+        project_id=account["project_id"],
+        service_account=account,
+        fcm_base_url=sandbox.url,
+        timeout_s=0.5,
+    )
+    try:
+        async with http.put("/admin/faults/fcm", json={"kind": "timeout", "times": 1}) as resp:
+            assert resp.status == 200
+        outcomes = await channel.send([push(1), push(2)])
+        # The hung request is given up on (to be tried again later); the other still went.
+        assert sorted((o.status, o.error) for o in outcomes) == [
+            ("retry", "DEADLINE_EXCEEDED"),
+            ("sent", None),
+        ]
+        hung = next(n for n, o in enumerate(outcomes, 1) if o.status == "retry")
+        [again] = await channel.send([push(hung)])  # the connection pool survived it
+        assert again.status == "sent"
+    finally:
+        await channel.close()
+    assert sorted(m["token"] for m in await outbox(http)) == [token(1), token(2)]

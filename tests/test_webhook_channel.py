@@ -247,9 +247,11 @@ async def test_private_destinations_are_refused_in_production(url: str, reason: 
         ("https://admin:pw@hooks.example.com/x", "userinfo"),
         ("https://hooks.example.com@10.0.0.1/x", "userinfo"),
         ("https:///x", "host"),
-        ("not a url", "scheme"),
+        ("not a url", "malformed"),
         ("https://hooks.example.com/" + "x" * 3000, "too_long"),
         ("https://nowhere.invalid/x", "unresolvable"),
+        ("https://hooks.example.com/x\r\nX-Injected: 1", "malformed"),
+        ("https://hooks.example.com/a b", "malformed"),
     ],
 )
 async def test_malformed_urls_are_refused(url: str, reason: str) -> None:
@@ -334,3 +336,10 @@ def test_the_retry_schedule_spans_a_day() -> None:
     assert retry_schedule(MAX_ATTEMPTS) is None
     with pytest.raises(ValueError):
         retry_schedule(0)
+
+
+async def test_a_name_the_resolver_cannot_even_encode_is_unresolvable_not_an_error() -> None:
+    # A DNS label over 63 characters: the idna codec raises UnicodeError inside getaddrinfo.
+    with pytest.raises(WebhookUrlRefused) as refused:
+        await check_webhook_url(f"https://{'a' * 64}.com/x", allow_private=False)
+    assert refused.value.reason == "unresolvable"

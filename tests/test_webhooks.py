@@ -6,7 +6,7 @@ then the hook is turned off and the admin finds a message in the inbox."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,27 +15,14 @@ import msgspec
 import pytest
 from aiohttp import web
 
-from app_api import notices
 from app_api.demo import make_credit_code
 from app_api.identity.models import Enterprise, EnterpriseAdmin, Resident
-from app_api.miniprogram import installed
 from notifications.channels.webhook import RETRY_DELAYS_S, verify_signature
-from notifications.dispatcher import Dispatcher
 from notifications.models import Delivery, Notification, Webhook
 from notifications.webhooks import DISABLED_TEMPLATE
-from tests.conftest import Env
+from tests.conftest import Clock, Env
 
 ADMIN_PHONE = "13300000011"
-
-
-class Clock:
-    """The dispatcher's notion of now, moved by the test as time would move."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -78,22 +65,6 @@ async def _enterprise(env: Env) -> tuple[str, dict[str, Any], Enterprise]:
     await EnterpriseAdmin.create(enterprise=company, resident=admin)
     await env.enrol_totp(tokens)
     return code, tokens, company
-
-
-def _dispatcher(env: Env, clock: Callable[[], datetime]) -> Dispatcher:
-    built = notices.build_dispatcher(env.app.state.services, installed())
-    return Dispatcher(
-        built.channels,
-        built.templates,
-        notices.recipient,
-        clock=clock,
-        webhook_disabled=built.webhook_disabled,
-    )
-
-
-async def _close(dispatcher: Dispatcher) -> None:
-    for channel in dispatcher.channels.values():
-        await channel.close()
 
 
 async def _register(env: Env, code: str, tokens: dict[str, Any], url: str) -> dict[str, Any]:
@@ -165,9 +136,8 @@ async def test_a_message_reaches_the_receiver_signed(env: Env, receiver: Receive
     assert await outbox.notify_enterprise(*args, link="superapp://policy/42")
     assert not await outbox.notify_enterprise(*args)  # the same key again: nothing new
 
-    dispatcher = _dispatcher(env, Clock(datetime.now(UTC)))
+    dispatcher = env.dispatcher(Clock(datetime.now(UTC)))
     assert await dispatcher.run_until_idle() == 1
-    await _close(dispatcher)
     [(headers, body)] = receiver.received
     assert verify_signature(
         secret, headers["X-Superapp-Timestamp"], body, headers["X-Superapp-Signature"]
@@ -189,7 +159,7 @@ async def test_failures_are_retried_for_24_hours_then_the_hook_is_turned_off(
     outbox = env.app.state.services.outbox
     await outbox.notify_enterprise(str(company.id), "policy", "notifications.digest", {}, "p-1")
     clock = Clock(datetime.now(UTC))
-    dispatcher = _dispatcher(env, clock)
+    dispatcher = env.dispatcher(clock)
     started = clock.now
 
     waits = []
@@ -224,7 +194,6 @@ async def test_failures_are_retried_for_24_hours_then_the_hook_is_turned_off(
     )
     listed = await env.client.get(f"/api/v1/enterprises/{code}/webhooks", headers=env.auth(tokens))
     assert listed.json()["items"][0]["disabled_reason"] == "failing_24h"
-    await _close(dispatcher)
 
 
 async def test_a_receiver_answering_gone_turns_the_hook_off_at_once(
@@ -235,9 +204,8 @@ async def test_a_receiver_answering_gone_turns_the_hook_off_at_once(
     receiver.status = 410
     outbox = env.app.state.services.outbox
     await outbox.notify_enterprise(str(company.id), "policy", "notifications.digest", {}, "g-1")
-    dispatcher = _dispatcher(env, Clock(datetime.now(UTC)))
+    dispatcher = env.dispatcher(Clock(datetime.now(UTC)))
     await dispatcher.run_until_idle()
-    await _close(dispatcher)
     hook = await Webhook.get(id=hook_id)
     assert hook.disabled_reason == "http_410" and len(receiver.received) == 1
     [row] = await Delivery.filter(channel="webhook")

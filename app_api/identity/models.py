@@ -28,6 +28,8 @@ class Resident(Model):
     disability_level = fields.SmallIntField(default=0)
     household_size = fields.SmallIntField(default=1)
     preferred_locale = fields.CharField(max_length=8, default="zh_Hans")
+    # "standard" or "elderly" (长辈版): the words, quiet hours and links of their messages.
+    view_mode = fields.CharField(max_length=8, default="standard")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -14,6 +14,7 @@ from litestar import Request, Router, post
 
 from app_api.errors import Problem
 from app_api.services import Services
+from app_api.strict import is_json
 from integrations.signing import verify_headers
 from miniprograms.access import public
 from notifications.models import Delivery
@@ -22,11 +23,16 @@ from notifications.receipts import ReceiptRejected, parse_receipt
 
 @post(
     "/sms-receipts",
-    opt={"access": public(), "problems": ("forbidden", "bad_request")},
+    opt={
+        "access": public(),
+        "problems": ("forbidden", "body_malformed", "unsupported_media_type"),
+    },
     status_code=204,
     summary="Delivery receipts from the SMS gateway (signed)",
 )
 async def sms_receipt(request: Request, services: Services) -> None:
+    if not is_json(*request.content_type):
+        raise Problem("unsupported_media_type")
     cfg = services.settings
     verify = partial(verify_headers, cfg.sms_receipt_app_id, cfg.sms_receipt_secret)
     try:
@@ -39,7 +45,7 @@ async def sms_receipt(request: Request, services: Services) -> None:
         )
     except ReceiptRejected as exc:
         unreadable = exc.reason in ("malformed", "too_large")
-        raise Problem("bad_request" if unreadable else "forbidden") from None
+        raise Problem("body_malformed" if unreadable else "forbidden") from None
     try:
         delivery_id = uuid.UUID(receipt.delivery_id)
     except ValueError:

@@ -14,6 +14,8 @@ from app_api.schemas import Out
 from miniprograms.access import operator
 from notifications.models import CHANNELS, DELIVERY_STATES, Delivery, Notification
 
+CAMPAIGN_LENGTH = Notification._meta.fields_map["campaign"].max_length  # type: ignore[attr-defined]
+
 
 class ChannelCounts(Out):
     channel: str
@@ -37,6 +39,8 @@ class CampaignOut(Out):
     summary="Queued, delivered, failed and read counts of one notification campaign",
 )
 async def campaign_counts(campaign: str) -> CampaignOut:
+    if len(campaign) > CAMPAIGN_LENGTH:  # no campaign has so long a name
+        raise Problem("not_found")
     total = await Notification.filter(campaign=campaign).count()
     if not total:
         raise Problem("not_found")

@@ -78,8 +78,9 @@ async def inbox(
 
 
 @get("/notifications/unread-count", opt={"access": INBOX}, summary="The badge")
-async def unread_count(subject_id: str) -> UnreadCount:
+async def unread_count(subject_id: str, audit: AuditFn) -> UnreadCount:
     count = await Notification.filter(recipient_id=subject_id, read_at__isnull=True).count()
+    await audit("notifications.unread_count", "/api/v1/notifications/unread-count", "inbox")
     return UnreadCount(unread=count)
 
 
@@ -89,7 +90,9 @@ async def unread_count(subject_id: str) -> UnreadCount:
     status_code=200,
     summary="Mark one message read",
 )
-async def mark_read(message_id: str, subject_id: str, services: Services) -> MessageOut:
+async def mark_read(
+    message_id: str, subject_id: str, services: Services, audit: AuditFn
+) -> MessageOut:
     try:
         key = uuid.UUID(message_id)
     except ValueError:
@@ -100,29 +103,56 @@ async def mark_read(message_id: str, subject_id: str, services: Services) -> Mes
     if row.read_at is None:
         row.read_at = datetime.now(UTC)
         await Notification.filter(id=key, read_at__isnull=True).update(read_at=row.read_at)
+    await audit("notifications.read", f"/api/v1/notifications/{key}", "inbox")
     return _message(row, services)
 
 
-@post("/notifications/read-all", opt={"access": INBOX}, status_code=200, summary="Mark all read")
-async def mark_all_read(subject_id: str) -> Marked:
-    marked = await Notification.filter(recipient_id=subject_id, read_at__isnull=True).update(
-        read_at=datetime.now(UTC)
-    )
+@post(
+    "/notifications/read-all",
+    opt={"access": INBOX, "problems": ("not_found",)},
+    status_code=200,
+    summary="Mark all read (up to a message the reader has seen)",
+)
+async def mark_all_read(
+    subject_id: str, principal: Principal, audit: AuditFn, up_to: str | None = None
+) -> Marked:
+    """``up_to``: the newest message the reader was shown; one that arrived since stays
+    unread. A relative's "read all" leaves the elder's ``security`` messages for her."""
+    unread = Notification.filter(recipient_id=subject_id, read_at__isnull=True)
+    if up_to is not None:
+        try:
+            seen = await Notification.get_or_none(id=uuid.UUID(up_to), recipient_id=subject_id)
+        except ValueError:
+            seen = None
+        if seen is None:
+            raise Problem("not_found")
+        unread = unread.filter(created_at__lte=seen.created_at)
+    if principal.account_id != subject_id:
+        unread = unread.exclude(category="security")
+    marked = await unread.update(read_at=datetime.now(UTC))
+    await audit("notifications.read_all", "/api/v1/notifications/read-all", "inbox")
     return Marked(marked=marked)
 
 
 @post("/devices", opt={"access": OWN}, status_code=201, summary="Receive pushes on this phone")
 async def register_device(data: DeviceRequest, principal: Principal) -> DeviceOut:
-    # A token names one app install: re-registered, it moves to whoever signed in on it now.
-    async with in_transaction():
-        await Device.filter(token=data.token).delete()
-        row = await Device.create(
-            id=uuid.uuid4(),
-            account_id=principal.account_id,
-            token=data.token,
-            platform=data.platform,
-            session_family=principal.family_id,
-        )
+    # A token names one app install (a secret only that phone holds): registered again, it
+    # keeps its id and moves to whoever signed in on it now. One upsert, so twenty
+    # registrations at once leave one row, and every answer names it.
+    await Device.bulk_create(
+        [
+            Device(
+                id=uuid.uuid4(),
+                account_id=principal.account_id,
+                token=data.token,
+                platform=data.platform,
+                session_family=principal.family_id,
+            )
+        ],
+        on_conflict=["token"],
+        update_fields=["account_id", "platform", "session_family"],
+    )
+    row = await Device.get(token=data.token)
     return DeviceOut(id=str(row.id), platform=row.platform, created_at=row.created_at)
 
 

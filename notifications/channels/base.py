@@ -10,8 +10,8 @@ provider where the provider deduplicates (SMS ``request_id``, FCM message data, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -20,6 +20,7 @@ import msgspec
 # work (the dispatcher forgets it: an unregistered device token is deleted). failed: a
 # refusal that a retry will not change.
 OutcomeStatus = Literal["sent", "retry", "invalid_address", "failed"]
+T = TypeVar("T")
 
 
 class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,3 +62,11 @@ class Channel(Protocol):
     async def close(self) -> None:
         """Release connections; the channel is not used afterwards."""
         ...
+
+
+def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size`` (e.g. a channel's ``max_batch``)."""
+    if size < 1:
+        raise ValueError("a batch holds at least one item")
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

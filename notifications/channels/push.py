@@ -24,6 +24,8 @@ option for (checked at construction so an upgrade that moves them fails loudly):
 - the async HTTP client without the SDK's own retries (up to 4 with back-off on 500/503):
   the dispatcher owns retries and back-off, and a claimed batch must not sit for seconds;
   its timeout leaves out the wait for a pooled connection (our own queue, not a slow FCM);
+  its sockets are aiohttp's (:mod:`~notifications.channels.aiohttp_transport`: a fifth of
+  httpx's CPU per request), so ``concurrency`` connections stay open and are reused;
 - the access token is fetched in a worker thread before a batch: the SDK's httpx auth flow
   would fetch it with a blocking ``requests`` call inside the event loop, which stalls every
   other task and hangs outright when the token endpoint is served by this same loop.
@@ -36,10 +38,10 @@ import itertools
 import re
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import firebase_admin
 import google.auth.exceptions
@@ -49,6 +51,7 @@ from firebase_admin import _http_client, credentials, exceptions, messaging
 from firebase_admin._retry import HttpxRetry
 from google.auth.transport import requests as google_requests
 
+from notifications.channels.aiohttp_transport import AiohttpTransport
 from notifications.channels.base import Outcome, OutcomeStatus, Outgoing
 
 log = structlog.get_logger("superapp.notifications.push")
@@ -61,15 +64,6 @@ TOKEN_MARGIN = timedelta(minutes=5)
 # A Firebase installation ID: 17 bytes in url-safe base64 whose first 4 bits are 0111.
 FID_SHAPE = re.compile(r"[c-f][A-Za-z0-9_-]{21}")
 _app_numbers = itertools.count(1)
-T = TypeVar("T")
-
-
-def batches(items: Sequence[T], size: int = MAX_BATCH) -> Iterator[Sequence[T]]:
-    """``items`` in consecutive slices of at most ``size`` (a channel's ``max_batch``)."""
-    if size < 1:
-        raise ValueError("a batch holds at least one item")
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class _BoundedRequest(google_requests.Request):
@@ -120,11 +114,17 @@ class PushChannel:
         if fcm_base_url is not None:
             service._fcm_url = f"{fcm_base_url.rstrip('/')}/v1/projects/{project_id}/messages:send"
         # The SDK's own client is never used (no connection opened): see the module's notes.
-        service._async_client = _http_client.HttpxAsyncClient(
+        client = _http_client.HttpxAsyncClient(
             credential=self._credential,
             timeout=httpx.Timeout(timeout_s, pool=None),  # type: ignore[arg-type]
             retry_config=HttpxRetry(max_retries=0),
         )
+        transport = AiohttpTransport(connections=concurrency)
+        for mounted in client._mounts.values():
+            if not hasattr(mounted, "_wrapped_transport"):
+                raise RuntimeError(f"firebase-admin {firebase_admin.__version__}: no transport")
+            mounted._wrapped_transport = transport
+        service._async_client = client
         self._service = service
 
     async def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
@@ -252,6 +252,10 @@ def _outcome(item: Outgoing, response: messaging.SendResponse) -> Outcome:
             error=code,
             retry_after_s=_retry_after(exc),
         )
+    if isinstance(getattr(exc, "cause", None), httpx.TransportError):
+        # The connection broke mid-answer: FCM may or may not have the message; sent again,
+        # its tag replaces it on the phone rather than showing it twice.
+        return Outcome(delivery_id=item.delivery_id, status="retry", error="connection_lost")
     return Outcome(delivery_id=item.delivery_id, status="failed", error=code)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from locales import N_
 from miniprograms.contract import Cron, MiniProgram, ProblemType
+from notifications.templates import Template
 from tests.city_library import card, jobs, routes, settings, upstream
 
 PROGRAM = MiniProgram(
@@ -26,11 +27,16 @@ PROGRAM = MiniProgram(
     order=30,
     dependencies={"library": upstream.provide_library},
     upstreams=(upstream.UPSTREAM,),
-    jobs=(jobs.publish_opening_hours,),
+    jobs=(jobs.publish_opening_hours, jobs.remind_due_loans),
     cron=(Cron(jobs.publish_opening_hours, cron="0 6 * * *"),),
     settings=settings.LibrarySettings,
     on_startup=jobs.started,
     on_shutdown=jobs.stopped,
     demo=jobs.demo,
     catalogs=str(Path(__file__).parent / "locales"),
+    templates={
+        "loan_due": Template(
+            title=N_("Books due soon"), body=N_("{count} of your books are due on {due}.")
+        )
+    },
 )

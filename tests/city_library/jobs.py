@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from miniprograms.contract import DemoSeed, Runtime
+from notifications.addressed import Addressed
 
 HOURS_KEY = "opening_hours"
 LIFECYCLE_KEY = "lifecycle"
@@ -13,6 +16,18 @@ async def publish_opening_hours(runtime: Runtime, hours: str | None = None) -> s
     value = hours or runtime.settings.opening_hours
     await runtime.store.set(HOURS_KEY, value)
     return value
+
+
+async def remind_due_loans(runtime: Runtime, due: str, books: Mapping[str, int]) -> int:
+    """Tell each reader (account id -> books due) once that their books are due on ``due``;
+    returns how many were told for the first time."""
+    readers = [
+        Addressed(account, f"loan_due:{due}:{account}", {"count": count})
+        for account, count in sorted(books.items())
+    ]
+    return await runtime.notify_many(
+        readers, "service_status", "loan_due", {"due": due}, link="/api/v1/library/loans"
+    )
 
 
 async def started(runtime: Runtime) -> None:

@@ -263,6 +263,14 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--phone", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--role", action="append", default=[])
+    notify = sub.add_parser("notify", help="messages to residents").add_subparsers(
+        dest="notify_command", required=True
+    )
+    test = notify.add_parser("test", help="send a test message to a resident's inbox and phone")
+    test.add_argument("--phone", required=True, help="the phone the resident signs in with")
+    test.add_argument(
+        "--urgent", action="store_true", help="urgent: by SMS too, and at once even at night"
+    )
     oa = sub.add_parser("openapi", help="OpenAPI document").add_subparsers(
         dest="oa_command", required=True
     )
@@ -325,6 +333,10 @@ def main(argv: list[str] | None = None) -> None:
         from app_api.cli_admin import create_operator
 
         asyncio.run(create_operator(cfg, args))
+    elif args.command == "notify":
+        from app_api.cli_admin import notify_test
+
+        sys.exit(asyncio.run(notify_test(cfg, args)))
     elif args.command == "audit":
         from app_api.cli_admin import audit_verify
 

@@ -35,6 +35,7 @@ from notifications.templates import Template
 from notifications.webhooks import DISABLED_TEMPLATE, disabled_notice, secrets_from
 
 RECEIVE_SCOPE = "receive_notifications"
+TEST_TEMPLATE = "notifications.test"  # `superapp notify test`: does a message reach them?
 LOOKUP_CHUNK = 1000  # account ids per query (bounded SQL parameters)
 
 CORE_TEMPLATES: dict[str, Template] = {
@@ -42,6 +43,14 @@ CORE_TEMPLATES: dict[str, Template] = {
         title=N_("More messages for you"),
         body=N_("More messages came for you on {day}. Open your inbox to read them."),
         elderly_body=N_("You have new messages. Open the app to read them."),
+        sms_template="NOTICE",
+    ),
+    TEST_TEMPLATE: Template(
+        title=N_("Test message"),
+        body=N_(
+            "This is a test message from the city app. If you can read it, messages reach you."
+        ),
+        elderly_body=N_("This is a test message. Messages reach you."),
         sms_template="NOTICE",
     ),
     DISABLED_TEMPLATE: Template(

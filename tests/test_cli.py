@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -127,3 +128,35 @@ def test_bad_sandbox_faults_are_named(tmp_path: Path) -> None:
     )
     assert run.returncode != 0
     assert "SUPERAPP_SANDBOX_FAULTS" in run.stderr
+
+
+def test_a_test_message_reaches_the_residents_inbox_and_phone(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    phone_token = "fcm-cli-test-" + "c" * 40
+    try:
+        auth = {"Authorization": f"Bearer {service.login('13800000005')}"}
+        device = {"token": phone_token, "platform": "android"}
+        httpx.post(f"{service.api}/api/v1/devices", json=device, headers=auth).raise_for_status()
+        env = cli_env(tmp_path)
+        sent = subprocess.run(
+            [*CLI, "notify", "test", "--phone", "13800000005", "--urgent"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert set(json.loads(sent.stdout)["channels"]) == {"push", "sms"}  # urgent: both
+        for _ in range(150):  # the service's own dispatcher sends it
+            pushed = httpx.get(
+                f"{service.sandbox}/push/outbox", params={"token": phone_token}
+            ).json()["messages"]
+            if pushed:
+                break
+            time.sleep(0.1)
+        assert pushed[0]["message"]["notification"]["title"] == "测试消息"
+        inbox = httpx.get(f"{service.api}/api/v1/notifications", headers=auth).json()
+        assert inbox["items"][0]["title"] == "测试消息"
+        nobody = subprocess.run(
+            [*CLI, "notify", "test", "--phone", "13999999999"],
+            cwd=tmp_path, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert nobody.returncode == 1 and "nobody has signed in" in nobody.stderr
+    finally:
+        service.stop()

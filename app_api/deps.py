@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
 
 from litestar import Request
 from litestar.di import Provide
@@ -14,8 +15,9 @@ from app_api.auth.sessions import Principal
 from app_api.db import placeholders
 from app_api.errors import Problem
 from app_api.services import Services
+from integrations import clock
 from locales import current
-from miniprograms.contract import Subject
+from miniprograms.contract import Actor, Subject
 
 AuditFn = Callable[[str, str, str], Awaitable[None]]
 
@@ -31,6 +33,17 @@ async def provide_principal(request: Request) -> Principal:
 async def provide_subject_id(request: Request) -> str:
     """Id of the resident whose data is served (set by the access guard)."""
     return request.state.subject_id
+
+
+async def provide_actor(request: Request) -> Actor:
+    """Who is calling, as a mini-program may know it (no session or assurance details)."""
+    principal: Principal = request.state.principal
+    return Actor(kind=principal.kind, account_id=principal.account_id)
+
+
+async def provide_today(request: Request) -> date:
+    """The calendar day the service and the province agree on (see integrations.clock)."""
+    return clock.today(services_of(request).settings.today)
 
 
 async def provide_subject(request: Request) -> Subject:
@@ -122,5 +135,7 @@ DEPENDENCIES = {
     "principal": Provide(provide_principal),
     "subject_id": Provide(provide_subject_id),
     "subject": Provide(provide_subject),
+    "actor": Provide(provide_actor),
+    "today": Provide(provide_today),
     "audit": Provide(provide_audit),
 }

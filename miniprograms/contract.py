@@ -40,6 +40,15 @@ class Subject(msgspec.Struct, frozen=True, kw_only=True):
     locale: str
 
 
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: a resident (for themselves or an elder) or an operator. Operator
+    routes use it to record who drafted and who published; the access rule has already
+    checked the roles."""
+
+    kind: str  # "resident" or "operator"
+    account_id: str
+
+
 class Problem(Exception):
     """An error the client should see, identified by a stable code (see ``problems`` tables)."""
 
@@ -199,6 +208,8 @@ class DemoSeed:
 PROVIDED: Mapping[str, str] = {
     "subject": "Subject: the resident whose data is served, already authorized",
     "subject_id": "str: that resident's account id",
+    "actor": "Actor: who is calling (kind and account id), e.g. the operator on an operator route",
+    "today": "date: the service's calendar day in China (pinned by SUPERAPP_TODAY in demos and tests)",
     "audit": "AuditHook: await audit(action, resource, purpose), committed at once",
     "clients": "Mapping[str, object]: every upstream client, by upstream name",
     "runtime": "Runtime: this mini-program's settings, clients, Redis and job queue",

@@ -170,6 +170,8 @@ async def test_a_signed_receipt_marks_the_text_delivered_and_a_forged_one_nothin
     )
     assert taken.status_code == 204
     assert (await Delivery.get(id=row.id)).status == "delivered"
+    stranger = await env.client.post(path, content=b"", headers={"Content-Type": "text/plain"})
+    assert stranger.status_code == 403  # unsigned: told nothing about the format
     as_text = await env.client.post(
         path, content=body, headers={**genuine, "Content-Type": "text/plain"}
     )

@@ -31,8 +31,6 @@ from notifications.receipts import ReceiptRejected, parse_receipt
     summary="Delivery receipts from the SMS gateway (signed)",
 )
 async def sms_receipt(request: Request, services: Services) -> None:
-    if not is_json(*request.content_type):
-        raise Problem("unsupported_media_type")
     cfg = services.settings
     verify = partial(verify_headers, cfg.sms_receipt_app_id, cfg.sms_receipt_secret)
     try:
@@ -44,8 +42,12 @@ async def sms_receipt(request: Request, services: Services) -> None:
             query=dict(request.query_params),
         )
     except ReceiptRejected as exc:
-        unreadable = exc.reason in ("malformed", "too_large")
-        raise Problem("body_malformed" if unreadable else "forbidden") from None
+        # The signature is judged first: a stranger learns nothing about the format.
+        if exc.reason not in ("malformed", "too_large"):
+            raise Problem("forbidden") from None
+        raise Problem(_unreadable(request)) from None
+    if not is_json(*request.content_type):
+        raise Problem("unsupported_media_type")
     try:
         delivery_id = uuid.UUID(receipt.delivery_id)
     except ValueError:
@@ -54,6 +56,11 @@ async def sms_receipt(request: Request, services: Services) -> None:
         status="delivered" if receipt.delivered else "failed",
         error=None if receipt.delivered else (receipt.error_code or "undelivered"),
     )
+
+
+def _unreadable(request: Request) -> str:
+    """Why a signed body could not be read: not labelled JSON, or not a receipt."""
+    return "body_malformed" if is_json(*request.content_type) else "unsupported_media_type"
 
 
 router = Router(path="/api/v1/callbacks", route_handlers=[sms_receipt], tags=["callbacks"])

@@ -1,0 +1,322 @@
+"""The policy library's rules: drafts and versions, publishing by a second operator, search.
+
+- An editor drafts a policy (version 1) and may change the draft in place; once a version is
+  published, an edit writes the next version, and residents keep seeing the published one.
+- A publisher publishes the latest version, and must not be the operator who wrote it (two
+  people for every publication). Retiring takes a policy out of the library and the search.
+- Each change of a policy locks its row, so an edit and a publication of the same policy
+  never interleave (two publishers at once: one publishes, the other finds nothing new).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from integrations import clock
+from locales import gettext
+from miniprograms.contract import Problem
+from miniprograms.policy_push import amounts, labels, search
+from miniprograms.policy_push.models import Policy, PolicyGram, PolicyVersion
+from miniprograms.policy_push.schemas import (
+    PolicyAdminOut,
+    PolicyIn,
+    PolicyOut,
+    PolicySummary,
+    VersionOut,
+)
+
+CANDIDATES = 500  # policies a query may narrow to before its text is checked
+
+
+def _check(data: PolicyIn) -> None:
+    if data.effective_to is not None and data.effective_to < data.effective_from:
+        raise Problem("policy_dates_invalid")
+    wrong = amounts.problems(data.amounts)
+    if wrong:
+        raise Problem("policy_amounts_invalid", errors=[{"field": "amounts", "reason": wrong[0]}])
+
+
+def _words(data: PolicyIn) -> dict[str, object]:
+    return {
+        "title": data.title,
+        "department": data.department,
+        "document_no": data.document_no,
+        "summary": data.summary,
+        "full_text": data.full_text,
+        "effective_from": data.effective_from,
+        "effective_to": data.effective_to,
+        "benefit": data.benefit,
+        "amounts": amounts.stored(data.amounts),
+        "how_to_apply": data.how_to_apply,
+        "rule": data.rule,
+        "rule_reference": data.rule_reference,
+        "auto_grant": data.auto_grant,
+    }
+
+
+async def draft(data: PolicyIn, editor: str) -> Policy:
+    """A new policy in draft, its version 1 written by ``editor``."""
+    _check(data)
+    async with in_transaction():
+        policy = await Policy.create(
+            id=uuid.uuid4(), audience=data.audience, category=data.category, created_by=editor
+        )
+        await PolicyVersion.create(
+            id=uuid.uuid4(), policy=policy, number=1, edited_by=editor, **_words(data)
+        )
+    return policy
+
+
+def _key(policy_id: str) -> uuid.UUID:
+    """The policy id of a path; not a UUID is not a policy (404, never a 500)."""
+    try:
+        return uuid.UUID(policy_id)
+    except ValueError:
+        raise Problem("not_found") from None
+
+
+async def _locked(policy_id: str) -> Policy:
+    """The policy's row, locked for the rest of the transaction (PostgreSQL; SQLite writes
+    one transaction at a time anyway)."""
+    policy = await Policy.select_for_update().get_or_none(id=_key(policy_id))
+    if policy is None:
+        raise Problem("not_found")
+    return policy
+
+
+async def revise(policy_id: str, data: PolicyIn, editor: str) -> Policy:
+    """Change the policy's words: the draft in place, or after publication a new version."""
+    _check(data)
+    async with in_transaction():
+        policy = await _locked(policy_id)
+        if policy.state == "retired":
+            raise Problem("policy_retired")
+        if data.audience != policy.audience:
+            raise Problem("policy_audience_fixed")
+        if policy.published_version == policy.latest_version:
+            policy.latest_version += 1
+            await PolicyVersion.create(
+                id=uuid.uuid4(),
+                policy=policy,
+                number=policy.latest_version,
+                edited_by=editor,
+                **_words(data),
+            )
+        else:
+            await PolicyVersion.filter(policy=policy, number=policy.latest_version).update(
+                edited_by=editor, updated_at=datetime.now(UTC), **_words(data)
+            )
+        policy.category = data.category
+        await policy.save(update_fields=["latest_version", "category"])
+    return policy
+
+
+async def publish(policy_id: str, publisher: str) -> Policy:
+    """Publish the latest version; its writer may not be the one who publishes it."""
+    async with in_transaction():
+        policy = await _locked(policy_id)
+        if policy.state == "retired":
+            raise Problem("policy_retired")
+        if policy.published_version == policy.latest_version:
+            raise Problem("policy_nothing_to_publish")
+        latest = await PolicyVersion.get(policy=policy, number=policy.latest_version)
+        if latest.edited_by == publisher:
+            raise Problem("policy_two_person")
+        policy.state = "published"
+        policy.published_version = latest.number
+        policy.published_by = publisher
+        policy.published_at = datetime.now(UTC)
+        policy.expires_on = latest.effective_to
+        await policy.save()
+        await index(policy.id, latest)
+    return policy
+
+
+async def retire(policy_id: str, publisher: str) -> Policy:
+    """Take a published policy out of the library (its history stays)."""
+    async with in_transaction():
+        policy = await _locked(policy_id)
+        if policy.state != "published":
+            raise Problem("policy_not_published")
+        policy.state = "retired"
+        policy.retired_at = datetime.now(UTC)
+        await policy.save(update_fields=["state", "retired_at"])
+        await PolicyGram.filter(policy_id=policy.id).delete()
+    return policy
+
+
+def _searchable(version: PolicyVersion) -> tuple[str, str]:
+    """The title, and the rest of what a query may find (fields kept apart by newlines)."""
+    rest = "\n".join((version.department, version.document_no, version.summary, version.benefit))
+    return version.title, rest
+
+
+async def index(policy_id: uuid.UUID, version: PolicyVersion) -> None:
+    """The search grams of the published version, replacing the previous version's."""
+    title, rest = _searchable(version)
+    in_title = search.grams(title)
+    await PolicyGram.filter(policy_id=policy_id).delete()
+    await PolicyGram.bulk_create(
+        [
+            PolicyGram(policy_id=policy_id, gram=gram, in_title=gram in in_title)
+            for gram in sorted(in_title | search.grams(rest))
+        ]
+    )
+
+
+async def _published(policies: Sequence[Policy]) -> dict[uuid.UUID, PolicyVersion]:
+    """Each policy's published version, in one query."""
+    wanted = {p.id: p.published_version for p in policies}
+    rows = await PolicyVersion.filter(policy_id__in=list(wanted)).filter(
+        number__in=sorted({n for n in wanted.values() if n is not None})
+    )
+    return {r.policy_id: r for r in rows if wanted.get(r.policy_id) == r.number}  # type: ignore[attr-defined]
+
+
+async def find(
+    *,
+    q: str | None,
+    category: str | None,
+    audience: str | None,
+    page: int,
+    page_size: int,
+    today: date,
+) -> tuple[list[tuple[Policy, PolicyVersion]], int]:
+    """Published policies still in force (or coming), newest first; with ``q``, those whose
+    words contain it, title hits first. Returns the page and the total."""
+    listed = Policy.filter(state="published").filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+    )
+    if category:
+        listed = listed.filter(category=category)
+    if audience:
+        listed = listed.filter(audience=audience)
+    wanted = search.query_grams(q or "")
+    if not wanted:
+        total = await listed.count()
+        rows = (
+            await listed.order_by("-published_at").offset((page - 1) * page_size).limit(page_size)
+        )
+        versions = await _published(rows)
+        return [(p, versions[p.id]) for p in rows if p.id in versions], total
+    having_all = (
+        PolicyGram.filter(gram__in=sorted(wanted))
+        .annotate(n=Count("id"))
+        .group_by("policy_id")
+        .filter(n=len(wanted))
+        .limit(CANDIDATES)
+        .values_list("policy_id", flat=True)
+    )
+    candidates = await listed.filter(id__in=list(await having_all))
+    versions = await _published(candidates)
+    needed = search.terms(q or "")
+    hits = []
+    for policy in candidates:
+        version = versions.get(policy.id)
+        if version is None:
+            continue
+        title, rest = _searchable(version)
+        if search.contains_all(title, needed):
+            hits.append((0, policy, version))
+        elif search.contains_all(f"{title}\n{rest}", needed):
+            hits.append((1, policy, version))
+    hits.sort(
+        key=lambda h: (h[0], -(h[1].published_at or datetime.min.replace(tzinfo=UTC)).timestamp())
+    )
+    start = (page - 1) * page_size
+    return [(p, v) for _, p, v in hits[start : start + page_size]], len(hits)
+
+
+async def newest(*, audience: str) -> tuple[str | None, int]:
+    """The title of the newest published policy in force for ``audience``, and how many are."""
+    in_force = Policy.filter(state="published", audience=audience).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=clock.today())
+    )
+    latest = await in_force.order_by("-published_at").first()
+    if latest is None:
+        return None, 0
+    version = await PolicyVersion.get(policy=latest, number=latest.published_version)
+    return version.title, await in_force.count()
+
+
+def _listed(policy: Policy, version: PolicyVersion) -> dict[str, Any]:
+    """The fields of :class:`PolicySummary`, which :class:`PolicyOut` extends."""
+    return {
+        "id": str(policy.id),
+        "title": version.title,
+        "category": policy.category,
+        "category_label": gettext(labels.CATEGORY[policy.category]),
+        "audience": policy.audience,
+        "department": version.department,
+        "document_no": version.document_no,
+        "summary": version.summary,
+        "effective_from": version.effective_from,
+        "effective_to": version.effective_to,
+        "published_at": policy.published_at,
+    }
+
+
+def summary_out(policy: Policy, version: PolicyVersion) -> PolicySummary:
+    """A policy as a list shows it."""
+    return PolicySummary(**_listed(policy, version))
+
+
+def policy_out(policy: Policy, version: PolicyVersion, today: date) -> PolicyOut:
+    """A policy as its own page shows it, with the amount in force ``today``."""
+    return PolicyOut(
+        **_listed(policy, version),
+        version=version.number,
+        full_text=version.full_text,
+        benefit=version.benefit,
+        amount=amounts.in_force(version.amounts, today),
+        how_to_apply=version.how_to_apply,
+        rule_reference=version.rule_reference,
+        auto_grant=version.auto_grant,
+    )
+
+
+async def published_one(policy_id: str, today: date) -> PolicyOut:
+    """A published policy as residents read it (retired and draft ones are not found)."""
+    policy = await Policy.get_or_none(id=_key(policy_id), state="published")
+    if policy is None:
+        raise Problem("not_found")
+    version = await PolicyVersion.get(policy=policy, number=policy.published_version)
+    return policy_out(policy, version, today)
+
+
+async def admin_out(policy: Policy, today: date) -> PolicyAdminOut:
+    """A policy with its latest words and its whole history, for operators."""
+    versions = await PolicyVersion.filter(policy=policy).order_by("number")
+    latest = versions[-1]
+    return PolicyAdminOut(
+        id=str(policy.id),
+        state=policy.state,  # type: ignore[arg-type]
+        latest=policy_out(policy, latest, today),
+        published_version=policy.published_version,
+        published_by=policy.published_by,
+        versions=[
+            VersionOut(
+                number=v.number,
+                title=v.title,
+                edited_by=v.edited_by,
+                created_at=v.created_at,
+                published=v.number == policy.published_version,
+            )
+            for v in versions
+        ],
+    )
+
+
+async def admin_one(policy_id: str, today: date) -> PolicyAdminOut:
+    """A policy in any state, for operators."""
+    policy = await Policy.get_or_none(id=_key(policy_id))
+    if policy is None:
+        raise Problem("not_found")
+    return await admin_out(policy, today)

@@ -216,6 +216,31 @@ async def test_a_policy_that_does_not_hold_together_is_refused_and_nothing_is_ke
     assert (await env.client.get(POLICIES)).json()["total"] == 0
 
 
+async def test_a_rule_that_cannot_be_used_is_refused_with_where_and_why(env: Env) -> None:
+    editor, _ = await _operators(env)
+    rule = {
+        "all": [
+            {"field": "age", "op": ">=", "value": 80},
+            {"field": "shoe_size", "op": "=", "value": 42},
+        ]
+    }
+    refused = await env.client.post(ADMIN, json=_policy(rule=rule), headers=env.auth(editor))
+    assert (refused.status_code, refused.json()["code"]) == (422, "policy_rule_invalid")
+    assert refused.json()["errors"] == [
+        {"field": "rule.all[1].field", "reason": "unknown_field", "source": "body"}
+    ]
+    # An enterprise field in a resident policy is as unknown as a made-up one.
+    wrong_audience = {"field": "high_tech_certified", "op": "=", "value": True}
+    refused = await env.client.post(
+        ADMIN, json=_policy(rule=wrong_audience), headers=env.auth(editor)
+    )
+    assert refused.json()["errors"][0]["field"] == "rule.field"
+    fine = {"all": [{"field": "age", "op": ">=", "value": 100}]}
+    kept = await env.client.post(ADMIN, json=_policy(rule=fine), headers=env.auth(editor))
+    assert kept.status_code == 201
+    assert (await env.client.get(POLICIES)).json()["total"] == 0  # a draft, unpublished
+
+
 async def test_residents_cannot_write_the_library(env: Env) -> None:
     tokens = await env.login("13800000005")
     assert (

@@ -1,7 +1,8 @@
-"""政策推送: the policy library (drafts, versions, two-person publishing, Chinese search).
+"""政策推送: the policy library (drafts, versions, two-person publishing, Chinese search)
+and its eligibility rules (eligibility/: the rule language, explained answers, SQL).
 
-Eligibility, matching the population and 免申即享 grants arrive in later steps of the
-policy-push issue; this is the library they build on.
+Matching the population and 免申即享 grants arrive in later steps of the policy-push
+issue; this is what they build on.
 """
 
 from locales import N_
@@ -39,6 +40,11 @@ PROGRAM = MiniProgram(
             422,
             N_("Dates do not fit"),
             N_("A policy cannot end before it takes effect."),
+        ),
+        "policy_rule_invalid": ProblemType(
+            422,
+            N_("Eligibility rule cannot be used"),
+            N_("Check the eligibility rule: each error gives the place in the rule and why."),
         ),
         "policy_amounts_invalid": ProblemType(
             422,

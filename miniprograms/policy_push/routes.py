@@ -27,7 +27,7 @@ EDIT = operator("policy_editor")
 PUBLISH = operator("policy_publisher")
 READ_ADMIN = operator("policy_editor", "policy_publisher", "auditor")
 Query = Annotated[str | None, Parameter(max_length=100, description="words to find")]
-WRITE_PROBLEMS = ("policy_dates_invalid", "policy_amounts_invalid")
+WRITE_PROBLEMS = ("policy_dates_invalid", "policy_amounts_invalid", "policy_rule_invalid")
 
 
 @get(

@@ -23,6 +23,13 @@ from integrations import clock
 from locales import gettext
 from miniprograms.contract import Problem
 from miniprograms.policy_push import amounts, labels, search
+from miniprograms.policy_push.eligibility import (
+    ENTERPRISE,
+    RESIDENT,
+    RuleError,
+    from_builtins,
+    validate,
+)
 from miniprograms.policy_push.models import Policy, PolicyGram, PolicyVersion
 from miniprograms.policy_push.schemas import (
     PolicyAdminOut,
@@ -36,8 +43,19 @@ CANDIDATES = 500  # policies a query may narrow to before its text is checked
 
 
 def _check(data: PolicyIn) -> None:
+    """Refuse a policy that does not hold together; nothing is written before this passes."""
     if data.effective_to is not None and data.effective_to < data.effective_from:
         raise Problem("policy_dates_invalid")
+    if data.rule is not None:
+        registry = RESIDENT if data.audience == "resident" else ENTERPRISE
+        try:
+            validate(from_builtins(data.rule), registry)
+        except RuleError as exc:
+            # The rule's own path under the body's "rule" ("$.all[1].field" is
+            # "rule.all[1].field"), in the shape every field error has.
+            where = "rule" + exc.path.removeprefix("$")
+            error = {"field": where, "reason": exc.reason, "source": "body"}
+            raise Problem("policy_rule_invalid", errors=[error]) from None
     wrong = amounts.problems(data.amounts)
     if wrong:
         raise Problem("policy_amounts_invalid", errors=[{"field": "amounts", "reason": wrong[0]}])

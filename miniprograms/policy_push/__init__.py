@@ -18,7 +18,14 @@ PROGRAM = MiniProgram(
         "policy_two_person": ProblemType(
             409,
             N_("Another operator must publish this"),
-            N_("You wrote this version, so someone else must check and publish it."),
+            N_(
+                "You wrote a version of this since it was last published, so someone else must check and publish it."
+            ),
+        ),
+        "policy_changed_since_review": ProblemType(
+            409,
+            N_("Changed since you reviewed it"),
+            N_("A newer version ({latest}) was saved since. Review it, then publish that."),
         ),
         "policy_nothing_to_publish": ProblemType(
             409,

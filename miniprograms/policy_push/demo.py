@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from miniprograms.contract import DemoSeed
 from miniprograms.policy_push.models import Policy, PolicyVersion
-from miniprograms.policy_push.service import index
+from miniprograms.policy_push.service import forget_newest, index
 
 EDITOR = "demo-policy-editor"
 PUBLISHER = "demo-policy-publisher"
@@ -83,6 +83,7 @@ async def seed(demo: DemoSeed) -> dict[str, int]:
             published_version=1,
             published_by=PUBLISHER,
             published_at=now,
+            starts_on=date(2022, 1, 1),
         )
         version = await PolicyVersion.create(
             id=uuid.uuid4(),
@@ -100,4 +101,5 @@ async def seed(demo: DemoSeed) -> dict[str, int]:
             edited_by=EDITOR,
         )
         await index(policy.id, version)
+    forget_newest()
     return {"policies": len(POLICIES)}

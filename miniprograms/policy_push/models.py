@@ -28,7 +28,8 @@ class Policy(Model):
     published_version = fields.IntField(null=True)
     published_by = fields.CharField(max_length=36, null=True)
     published_at = fields.DatetimeField(null=True)
-    # The published version's last day in force, for listing what is still in force.
+    # The published version's first and last days in force, for listing what is in force.
+    starts_on = fields.DateField(null=True)
     expires_on = fields.DateField(null=True)
     retired_at = fields.DatetimeField(null=True)
 

@@ -5,7 +5,7 @@ The router sits at the root of the API so that both halves keep their natural pa
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Router, get, post, put
 from litestar.params import Parameter
@@ -21,6 +21,7 @@ from miniprograms.policy_push.schemas import (
     PolicyIn,
     PolicyOut,
     PolicyPage,
+    PublishIn,
 )
 
 EDIT = operator("policy_editor")
@@ -80,7 +81,7 @@ async def create_policy(data: PolicyIn, actor: Actor, today: date) -> PolicyAdmi
         "access": EDIT,
         "problems": (*WRITE_PROBLEMS, "not_found", "policy_retired", "policy_audience_fixed"),
     },
-    summary="Change a draft, or write the next version of a published policy",
+    summary="Write the policy's next version (residents keep the published one)",
 )
 async def revise_policy(
     policy_id: str, data: PolicyIn, actor: Actor, today: date
@@ -97,26 +98,51 @@ async def revise_policy(
             "not_found",
             "policy_retired",
             "policy_nothing_to_publish",
+            "policy_changed_since_review",
             "policy_two_person",
         ),
     },
     status_code=200,
-    summary="Publish the latest version (by an operator who did not write it)",
+    summary="Publish the version reviewed (by an operator who wrote none since the last)",
 )
-async def publish_policy(policy_id: str, actor: Actor, today: date) -> PolicyAdminOut:
-    policy = await service.publish(policy_id, actor.account_id)
+async def publish_policy(
+    policy_id: str, data: PublishIn, actor: Actor, today: date
+) -> PolicyAdminOut:
+    policy = await service.publish(policy_id, data.version, actor.account_id)
     return await service.admin_out(policy, today)
 
 
 @post(
     "/admin/policies/{policy_id:str}/retire",
-    opt={"access": PUBLISH, "problems": ("not_found", "policy_not_published")},
+    opt={"access": PUBLISH, "problems": ("not_found", "policy_not_published", "policy_retired")},
     status_code=200,
     summary="Take a published policy out of the library",
 )
 async def retire_policy(policy_id: str, actor: Actor, today: date) -> PolicyAdminOut:
     policy = await service.retire(policy_id, actor.account_id)
     return await service.admin_out(policy, today)
+
+
+@get(
+    "/admin/policies",
+    opt={"access": READ_ADMIN},
+    summary="Policies in any state (state=draft: those waiting for a publisher)",
+)
+async def list_policies_admin(
+    # Named "state" in the query; the parameter itself may not be (Litestar's own name).
+    in_state: Annotated[
+        Literal["draft", "published", "retired"] | None, Parameter(query="state")
+    ] = None,
+    page: PageNo = 1,
+    page_size: PageSize = 20,
+) -> PolicyPage:
+    rows, total = await service.admin_list(in_state, page, page_size)
+    return PolicyPage(
+        items=[service.summary_out(p, v) for p, v in rows],
+        page=page,
+        page_size=page_size,
+        total=total,
+    )
 
 
 @get(
@@ -138,6 +164,7 @@ def router() -> Router:
             revise_policy,
             publish_policy,
             retire_policy,
+            list_policies_admin,
             read_policy_admin,
         ],
         tags=["policies"],

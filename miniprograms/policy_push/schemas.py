@@ -79,15 +79,23 @@ class PolicySummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PolicyOut(PolicySummary, frozen=True, kw_only=True):
-    """A published policy as residents read it."""
+    """A published policy as residents read it: who qualifies is public, as it is on paper."""
 
     version: int
+    in_force: bool  # on the day asked about (a policy may be read before or after it)
     full_text: str
     benefit: str
-    amount: AmountOut | None
+    amount: AmountOut | None  # in force that day; None outside the policy's dates
     how_to_apply: str
+    rule: dict[str, object] | None
     rule_reference: str
     auto_grant: bool
+
+
+class PublishIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The version the publisher reviewed and approves."""
+
+    version: Annotated[int, msgspec.Meta(ge=1)]
 
 
 class PolicyPage(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,8 +11,9 @@ search: SQLite's FTS5 and PostgreSQL's tsvector/pg_trgm differ in tokenizing and
 the answers must be the same on both.
 
 A query's grams narrow the candidates through a B-tree index on ``(gram, policy_id)`` (all of
-them must be present); the candidates' text is then checked for the query itself, so a
-policy whose grams are all there but apart (高龄 here, 津贴 there) is not a hit. Policies are
+them must be present); the candidates' text is then checked for each space-separated part of
+the query as written, so a policy whose grams are all there but apart (高龄 here, 津贴 there;
+12 here, 号 there) is not a hit. Policies are
 at most a few thousand, and a query's candidates a handful.
 """
 
@@ -34,11 +35,13 @@ def normalize(text: str) -> str:
 
 
 def grams(text: str) -> set[str]:
-    """The grams a text is found by: each Chinese character and adjacent pair, each word."""
+    """The grams a text is found by: each Chinese character and adjacent pair, and each
+    start of each word (2026 is found by 2, 20, 202 and 2026: Latin and digits match from
+    a word's beginning)."""
     found: set[str] = set()
     for run in _RUNS.findall(normalize(text)):
         if run.isascii():
-            found.add(run[:MAX_GRAM])
+            found.update(run[:end] for end in range(1, min(len(run), MAX_GRAM) + 1))
             continue
         found.update(run)
         found.update(run[i : i + 2] for i in range(len(run) - 1))
@@ -57,19 +60,18 @@ def query_grams(query: str) -> set[str]:
     return needed
 
 
-def terms(query: str) -> list[str]:
-    """The query's runs, each of which a hit must contain as it is (after normalizing)."""
-    return _RUNS.findall(normalize(query[:MAX_QUERY]))
+def chunks(query: str) -> list[str]:
+    """The query's space-separated parts, each of which a hit must contain as it is."""
+    return normalize(query[:MAX_QUERY]).split()
 
 
 def contains_all(text: str, wanted: Iterable[str]) -> bool:
-    """Whether ``text`` contains every term (Latin words as a word's start, so "fund"
-    finds "funds" and "Fund" but "und" does not)."""
+    """Whether ``text`` contains every part, as written (after normalizing); a part that
+    starts with a Latin letter or digit must start a word there ("fund" finds "funds" and
+    "Fund", "und" does not)."""
     folded = normalize(text)
-    for term in wanted:
-        if term.isascii():
-            if not re.search(rf"(?<![0-9a-z]){re.escape(term)}", folded):
-                return False
-        elif term not in folded:
+    for part in wanted:
+        start = "(?<![0-9a-z])" if part[:1].isascii() and part[:1].isalnum() else ""
+        if not re.search(start + re.escape(part), folded):
             return False
     return True

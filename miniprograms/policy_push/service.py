@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -17,6 +19,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from integrations import clock
@@ -39,13 +42,27 @@ from miniprograms.policy_push.schemas import (
     VersionOut,
 )
 
-CANDIDATES = 500  # policies a query may narrow to before its text is checked
+# Control characters other than line breaks and tabs: never in a policy's words.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CANDIDATES = 500
+NEWEST_TTL_S = 60.0
+_newest: dict[
+    tuple[str, date], tuple[float, str | None, int]
+] = {}  # policies a query may narrow to before its text is checked
 
 
 def _check(data: PolicyIn) -> None:
     """Refuse a policy that does not hold together; nothing is written before this passes."""
     if data.effective_to is not None and data.effective_to < data.effective_from:
         raise Problem("policy_dates_invalid")
+    for name in ("title", "department", "document_no", "summary", "benefit", "full_text"):
+        text = getattr(data, name)
+        if not text.strip() or _CONTROL.search(text):
+            error = {"field": name, "reason": "blank_or_control_characters", "source": "body"}
+            raise Problem("validation_failed", errors=[error])
+    if data.auto_grant and data.rule is None:
+        error = {"field": "rule", "reason": "required_for_auto_grant", "source": "body"}
+        raise Problem("policy_rule_invalid", errors=[error])
     if data.rule is not None:
         registry = RESIDENT if data.audience == "resident" else ENTERPRISE
         try:
@@ -92,6 +109,13 @@ async def draft(data: PolicyIn, editor: str) -> Policy:
     return policy
 
 
+def _in_force(policies: QuerySet[Policy], today: date) -> QuerySet[Policy]:
+    """Those in force on ``today``: taken effect, not yet ended."""
+    return policies.filter(starts_on__lte=today).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+    )
+
+
 def _key(policy_id: str) -> uuid.UUID:
     """The policy id of a path; not a UUID is not a policy (404, never a 500)."""
     try:
@@ -110,7 +134,9 @@ async def _locked(policy_id: str) -> Policy:
 
 
 async def revise(policy_id: str, data: PolicyIn, editor: str) -> Policy:
-    """Change the policy's words: the draft in place, or after publication a new version."""
+    """Write the policy's next version. Every save is a version of its own (none is changed
+    in place), so what a publisher reviewed is what they publish, and every author is on
+    record."""
     _check(data)
     async with in_transaction():
         policy = await _locked(policy_id)
@@ -118,42 +144,46 @@ async def revise(policy_id: str, data: PolicyIn, editor: str) -> Policy:
             raise Problem("policy_retired")
         if data.audience != policy.audience:
             raise Problem("policy_audience_fixed")
-        if policy.published_version == policy.latest_version:
-            policy.latest_version += 1
-            await PolicyVersion.create(
-                id=uuid.uuid4(),
-                policy=policy,
-                number=policy.latest_version,
-                edited_by=editor,
-                **_words(data),
-            )
-        else:
-            await PolicyVersion.filter(policy=policy, number=policy.latest_version).update(
-                edited_by=editor, updated_at=datetime.now(UTC), **_words(data)
-            )
+        policy.latest_version += 1
+        await PolicyVersion.create(
+            id=uuid.uuid4(),
+            policy=policy,
+            number=policy.latest_version,
+            edited_by=editor,
+            **_words(data),
+        )
         policy.category = data.category
         await policy.save(update_fields=["latest_version", "category"])
     return policy
 
 
-async def publish(policy_id: str, publisher: str) -> Policy:
-    """Publish the latest version; its writer may not be the one who publishes it."""
+async def publish(policy_id: str, version: int, publisher: str) -> Policy:
+    """Publish ``version``, the one the publisher reviewed: refused when a later version was
+    saved since, or when the publisher wrote any version since the last publication (the
+    words they approve are never their own)."""
     async with in_transaction():
         policy = await _locked(policy_id)
         if policy.state == "retired":
             raise Problem("policy_retired")
         if policy.published_version == policy.latest_version:
             raise Problem("policy_nothing_to_publish")
-        latest = await PolicyVersion.get(policy=policy, number=policy.latest_version)
-        if latest.edited_by == publisher:
+        if version != policy.latest_version:
+            raise Problem("policy_changed_since_review", latest=policy.latest_version)
+        since = await PolicyVersion.filter(
+            policy=policy, number__gt=policy.published_version or 0
+        ).values_list("edited_by", flat=True)
+        if publisher in since:
             raise Problem("policy_two_person")
+        latest = await PolicyVersion.get(policy=policy, number=version)
         policy.state = "published"
         policy.published_version = latest.number
         policy.published_by = publisher
         policy.published_at = datetime.now(UTC)
+        policy.starts_on = latest.effective_from
         policy.expires_on = latest.effective_to
         await policy.save()
         await index(policy.id, latest)
+    forget_newest()
     return policy
 
 
@@ -161,12 +191,15 @@ async def retire(policy_id: str, publisher: str) -> Policy:
     """Take a published policy out of the library (its history stays)."""
     async with in_transaction():
         policy = await _locked(policy_id)
+        if policy.state == "retired":
+            raise Problem("policy_retired")
         if policy.state != "published":
             raise Problem("policy_not_published")
         policy.state = "retired"
         policy.retired_at = datetime.now(UTC)
         await policy.save(update_fields=["state", "retired_at"])
         await PolicyGram.filter(policy_id=policy.id).delete()
+    forget_newest()
     return policy
 
 
@@ -207,16 +240,17 @@ async def find(
     page_size: int,
     today: date,
 ) -> tuple[list[tuple[Policy, PolicyVersion]], int]:
-    """Published policies still in force (or coming), newest first; with ``q``, those whose
-    words contain it, title hits first. Returns the page and the total."""
-    listed = Policy.filter(state="published").filter(
-        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
-    )
+    """Published policies in force on ``today``, newest first; with ``q``, those whose words
+    contain it, title hits first (a query with nothing to look for finds nothing). Returns
+    the page and the total."""
+    listed = _in_force(Policy.filter(state="published"), today)
     if category:
         listed = listed.filter(category=category)
     if audience:
         listed = listed.filter(audience=audience)
     wanted = search.query_grams(q or "")
+    if q is not None and q.strip() and not wanted:
+        return [], 0  # only punctuation, symbols or emoji: nothing can contain it as words
     if not wanted:
         total = await listed.count()
         rows = (
@@ -234,7 +268,7 @@ async def find(
     )
     candidates = await listed.filter(id__in=list(await having_all))
     versions = await _published(candidates)
-    needed = search.terms(q or "")
+    needed = search.chunks(q or "")
     hits = []
     for policy in candidates:
         version = versions.get(policy.id)
@@ -253,15 +287,28 @@ async def find(
 
 
 async def newest(*, audience: str) -> tuple[str | None, int]:
-    """The title of the newest published policy in force for ``audience``, and how many are."""
-    in_force = Policy.filter(state="published", audience=audience).filter(
-        Q(expires_on__isnull=True) | Q(expires_on__gte=clock.today())
-    )
+    """The title of the newest published policy in force for ``audience``, and how many are.
+
+    Every home screen shows it, and it changes only when a policy is published or retired:
+    kept for :data:`NEWEST_TTL_S` per process (a publication here forgets it at once, other
+    processes see it within the minute), so the home screen pays no query for it."""
+    today = clock.today()
+    kept = _newest.get((audience, today))
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1], kept[2]
+    in_force = _in_force(Policy.filter(state="published", audience=audience), today)
     latest = await in_force.order_by("-published_at").first()
-    if latest is None:
-        return None, 0
-    version = await PolicyVersion.get(policy=latest, number=latest.published_version)
-    return version.title, await in_force.count()
+    title, total = None, 0
+    if latest is not None:
+        version = await PolicyVersion.get(policy=latest, number=latest.published_version)
+        title, total = version.title, await in_force.count()
+    _newest[(audience, today)] = (time.monotonic() + NEWEST_TTL_S, title, total)
+    return title, total
+
+
+def forget_newest() -> None:
+    """Drop the kept :func:`newest` (the library changed)."""
+    _newest.clear()
 
 
 def _listed(policy: Policy, version: PolicyVersion) -> dict[str, Any]:
@@ -288,13 +335,18 @@ def summary_out(policy: Policy, version: PolicyVersion) -> PolicySummary:
 
 def policy_out(policy: Policy, version: PolicyVersion, today: date) -> PolicyOut:
     """A policy as its own page shows it, with the amount in force ``today``."""
+    in_force = version.effective_from <= today and (
+        version.effective_to is None or today <= version.effective_to
+    )
     return PolicyOut(
         **_listed(policy, version),
         version=version.number,
+        in_force=in_force,
         full_text=version.full_text,
         benefit=version.benefit,
-        amount=amounts.in_force(version.amounts, today),
+        amount=amounts.in_force(version.amounts, today) if in_force else None,
         how_to_apply=version.how_to_apply,
+        rule=version.rule,
         rule_reference=version.rule_reference,
         auto_grant=version.auto_grant,
     )
@@ -330,6 +382,21 @@ async def admin_out(policy: Policy, today: date) -> PolicyAdminOut:
             for v in versions
         ],
     )
+
+
+async def admin_list(
+    state: str | None, page: int, page_size: int
+) -> tuple[list[tuple[Policy, PolicyVersion]], int]:
+    """Policies in any state (e.g. drafts waiting for a publisher), latest version first."""
+    listed = Policy.all() if state is None else Policy.filter(state=state)
+    total = await listed.count()
+    rows = await listed.order_by("-created_at").offset((page - 1) * page_size).limit(page_size)
+    latest = await PolicyVersion.filter(
+        policy_id__in=[p.id for p in rows],
+        number__in=sorted({p.latest_version for p in rows}),
+    )
+    by_policy = {(v.policy_id, v.number): v for v in latest}  # type: ignore[attr-defined]
+    return [(p, by_policy[(p.id, p.latest_version)]) for p in rows], total
 
 
 async def admin_one(policy_id: str, today: date) -> PolicyAdminOut:

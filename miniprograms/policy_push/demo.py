@@ -70,6 +70,53 @@ POLICIES: tuple[tuple[str, str, str, str, str, str, str, list[dict[str, object]]
 )  # fmt: skip
 
 
+LOCAL = ["local_urban", "local_rural"]
+# Who qualifies, by title, with the article that says so. tests/situations/ holds the cases.
+RULES: dict[str, tuple[dict[str, object], str]] = {
+    "宿迁市高龄津贴发放实施办法": (
+        {"all": [{"field": "age", "op": ">=", "value": 80},
+                 {"field": "hukou_type", "op": "in", "value": LOCAL}]},
+        "第三条",
+    ),
+    "关于提高城乡居民基本养老保险基础养老金最低标准的通知": (
+        {"all": [{"field": "age", "op": ">=", "value": 60},
+                 {"field": "hukou_type", "op": "in", "value": LOCAL}]},
+        "第一条",
+    ),
+    "宿迁市困难残疾人生活补贴和重度残疾人护理补贴实施办法": (
+        {"field": "disability_level", "op": "between", "value": [1, 2]},
+        "第四条",
+    ),
+    "宿迁市一次性创业补贴申领办法": (
+        {"field": "employment_status", "op": "=", "value": "self_employed"},
+        "第二条",
+    ),
+    "灵活就业人员社会保险补贴实施细则": (
+        {"all": [{"field": "employment_status", "op": "=", "value": "flexible"},
+                 {"not": {"field": "age", "op": ">=", "value": 60}}]},
+        "第三条",
+    ),
+    "宿迁市新市民青年人租房补贴实施办法": (
+        {"all": [{"field": "age", "op": "between", "value": [18, 35]},
+                 {"field": "hukou_type", "op": "=", "value": "non_local"},
+                 {"field": "employment_status", "op": "in",
+                  "value": ["employed", "self_employed", "flexible"]}]},
+        "第二条",
+    ),
+    "关于做好2026年失业保险稳岗返还工作的通知": (
+        {"all": [{"field": "unemployment_insurance_months", "op": ">=", "value": 12},
+                 {"field": "employee_count", "op": ">=", "value": 1}]},
+        "第二条",
+    ),
+    "宿迁市高新技术企业培育和认定奖励办法": (
+        {"all": [{"field": "high_tech_certified", "op": "=", "value": True},
+                 {"field": "district", "op": "in", "value": ["321302", "321311", "321322",
+                                                             "321323", "321324"]}]},
+        "第二条",
+    ),
+}  # fmt: skip
+
+
 async def seed(demo: DemoSeed) -> dict[str, int]:
     """Publish the twenty policies (written by one demo operator, published by another)."""
     now = datetime.now(UTC)
@@ -98,6 +145,8 @@ async def seed(demo: DemoSeed) -> dict[str, int]:
             benefit=benefit,
             amounts=dated,
             how_to_apply="登录城市通，在“政策找人”中查看并按提示办理。",
+            rule=RULES[title][0] if title in RULES else None,
+            rule_reference=RULES[title][1] if title in RULES else "",
             edited_by=EDITOR,
         )
         await index(policy.id, version)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from collections.abc import Awaitable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
@@ -127,6 +128,15 @@ async def upstream(call: Awaitable[T], rejections: Mapping[str, str] | None = No
         raise Problem(
             "upstream_unavailable", seconds=seconds, headers={"Retry-After": str(seconds)}
         ) from exc
+
+
+def path_id(value: str) -> uuid.UUID:
+    """The id in a path (or a query naming a row): one that is not a UUID names nothing,
+    so it is ``404 not_found`` like any unknown id, never a 500 or a different answer."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Problem("not_found") from None
 
 
 def real_name_card(card_id: str, title: str, summary: str) -> Card:

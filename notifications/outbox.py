@@ -111,10 +111,7 @@ class Outbox:
         """Write one notification per :class:`Addressed` (its own params over ``params``),
         with the same rules as :meth:`notify`; returns how many were new (a key written
         before is skipped, the others are still written)."""
-        if category not in CATEGORIES or priority not in PRIORITIES:
-            raise ValueError(f"unknown category {category!r} or priority {priority!r}")
-        if template not in self.templates:
-            raise ValueError(f"unknown notification template {template!r}")
+        self._check_kind(category, template, priority)
         too_long = next((a for a in addressed if len(a.idempotency_key) > MAX_KEY), None)
         if too_long is not None:
             raise ValueError(f"an idempotency key is at most {MAX_KEY} characters")
@@ -132,6 +129,13 @@ class Outbox:
             if rows and priority == "urgent":
                 await self._copy_to_relatives(rows, kind)
         return written
+
+    def _check_kind(self, category: str, template: str, priority: str) -> None:
+        """A sender's mistake, refused before anything is written."""
+        if category not in CATEGORIES or priority not in PRIORITIES:
+            raise ValueError(f"unknown category {category!r} or priority {priority!r}")
+        if template not in self.templates:
+            raise ValueError(f"unknown notification template {template!r}")
 
     async def _copy_to_relatives(self, rows: Sequence[Notification], kind: _Kind) -> None:
         """A copy of each urgent message for every relative who receives the elder's."""
@@ -169,10 +173,7 @@ class Outbox:
         ``recipient_id`` = the enterprise and one pending ``webhook`` delivery per hook, see
         :mod:`notifications.webhooks`); False when ``idempotency_key`` was written before
         for every one of them (or the enterprise has no active hook)."""
-        if category not in CATEGORIES or priority not in PRIORITIES:
-            raise ValueError(f"unknown category {category!r} or priority {priority!r}")
-        if template not in self.templates:
-            raise ValueError(f"unknown notification template {template!r}")
+        self._check_kind(category, template, priority)
         if len(idempotency_key) > 160 - 41:  # room for ":webhook:<hook id hex>"
             raise ValueError("an enterprise idempotency key is at most 119 characters")
         written = False

@@ -5,6 +5,7 @@ then the hook is turned off and the admin finds a message in the inbox."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from app_api.demo import make_credit_code
 from app_api.identity.models import Enterprise, EnterpriseAdmin, Resident
 from notifications.channels.webhook import RETRY_DELAYS_S, verify_signature
 from notifications.models import Delivery, Notification, Webhook
-from notifications.webhooks import DISABLED_TEMPLATE
+from notifications.webhooks import DISABLED_TEMPLATE, MAX_HOOKS
 from tests.conftest import Clock, Env
 
 ADMIN_PHONE = "13300000011"
@@ -210,3 +211,19 @@ async def test_a_receiver_answering_gone_turns_the_hook_off_at_once(
     assert hook.disabled_reason == "http_410" and len(receiver.received) == 1
     [row] = await Delivery.filter(channel="webhook")
     assert row.status == "failed" and row.attempts == 1
+
+
+async def test_twenty_registrations_at_once_stop_at_the_limit(env: Env, receiver: Receiver) -> None:
+    code, tokens, company = await _enterprise(env)
+    answers = await asyncio.gather(
+        *(
+            env.client.post(
+                f"/api/v1/enterprises/{code}/webhooks",
+                json={"url": receiver.url},
+                headers=env.auth(tokens),
+            )
+            for _ in range(20)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201] * MAX_HOOKS + [409] * (20 - MAX_HOOKS)
+    assert await Webhook.filter(enterprise_id=company.id).count() == MAX_HOOKS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ from app_api.identity.numbers import (
 from app_api.services import Services
 from integrations.provincial import AuditHook, UpstreamRejected
 from integrations.provincial.population import population_client
-from miniprograms.common import upstream
+from miniprograms.common import path_id, upstream
 
 ID_CONTEXT = "resident.id_number"
 PURPOSE = "real_name_verification"
@@ -215,10 +214,7 @@ async def correct_identity(
 
 
 async def _resident(resident_id: str) -> Resident:
-    try:
-        key = uuid.UUID(resident_id)
-    except ValueError:
-        raise Problem("not_found") from None
+    key = path_id(resident_id)
     resident = await Resident.get_or_none(id=key)
     if resident is None:
         raise Problem("not_found")

@@ -11,6 +11,7 @@ from app_api.errors import Problem
 from app_api.identity.models import Delegation, Resident
 from app_api.identity.numbers import NumberError, mask_name, mask_phone, validate_phone
 from locales import gettext
+from miniprograms.common import path_id
 
 
 async def grant(grantor_id: str, request: DelegationRequest) -> Delegation:
@@ -44,10 +45,7 @@ async def grant(grantor_id: str, request: DelegationRequest) -> Delegation:
 
 async def revoke(resident_id: str, delegation_id: str) -> Delegation:
     """Either side may end a delegation at any time; ending it twice is harmless."""
-    try:
-        key = uuid.UUID(delegation_id)
-    except ValueError:
-        raise Problem("not_found") from None
+    key = path_id(delegation_id)
     row = await Delegation.get_or_none(id=key)
     if row is None or resident_id not in (str(row.grantor_id), str(row.grantee_id)):
         raise Problem("not_found")

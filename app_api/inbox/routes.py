@@ -27,7 +27,7 @@ from app_api.inbox.schemas import (
 from app_api.services import Services
 from locales import current
 from miniprograms.access import resident
-from miniprograms.common import PageNo, PageSize
+from miniprograms.common import PageNo, PageSize, path_id
 from notifications.models import CATEGORIES, Device, Notification, Preference
 from notifications.rules import ALWAYS_ON
 from notifications.templates import render
@@ -93,10 +93,7 @@ async def unread_count(subject_id: str, audit: AuditFn) -> UnreadCount:
 async def mark_read(
     message_id: str, subject_id: str, services: Services, audit: AuditFn
 ) -> MessageOut:
-    try:
-        key = uuid.UUID(message_id)
-    except ValueError:
-        raise Problem("not_found") from None
+    key = path_id(message_id)
     row = await Notification.get_or_none(id=key, recipient_id=subject_id)
     if row is None:
         raise Problem("not_found")
@@ -120,10 +117,7 @@ async def mark_all_read(
     unread. A relative's "read all" leaves the elder's ``security`` messages for her."""
     unread = Notification.filter(recipient_id=subject_id, read_at__isnull=True)
     if up_to is not None:
-        try:
-            seen = await Notification.get_or_none(id=uuid.UUID(up_to), recipient_id=subject_id)
-        except ValueError:
-            seen = None
+        seen = await Notification.get_or_none(id=path_id(up_to), recipient_id=subject_id)
         if seen is None:
             raise Problem("not_found")
         unread = unread.filter(created_at__lte=seen.created_at)
@@ -163,10 +157,7 @@ async def register_device(data: DeviceRequest, principal: Principal) -> DeviceOu
     summary="Stop pushes to a phone",
 )
 async def unregister_device(device_id: str, principal: Principal) -> None:
-    try:
-        key = uuid.UUID(device_id)
-    except ValueError:
-        raise Problem("not_found") from None
+    key = path_id(device_id)
     if not await Device.filter(id=key, account_id=principal.account_id).delete():
         raise Problem("not_found")
 

@@ -26,6 +26,7 @@ from app_api.identity.numbers import NumberError, validate_credit_code
 from app_api.schemas import Body, Out
 from app_api.services import Services
 from miniprograms.access import resident
+from miniprograms.common import path_id
 from notifications.models import Webhook
 from notifications.ssrf import WebhookUrlRefused, check_webhook_url
 from notifications.webhooks import MAX_HOOKS, new_secret
@@ -107,6 +108,9 @@ async def create_webhook(
     hook_id = uuid.uuid4()
     secret, sealed = new_secret(hook_id, services.vault)
     async with in_transaction():
+        # Registrations for one enterprise take turns (its row locked on PostgreSQL), or
+        # twenty at once would each count four and all be created.
+        await Enterprise.select_for_update().get(id=enterprise.id)
         active = Webhook.filter(enterprise_id=enterprise.id, disabled_at__isnull=True)
         if await active.count() >= MAX_HOOKS:
             raise Problem("webhook_limit_reached", limit=MAX_HOOKS)
@@ -142,10 +146,7 @@ async def delete_webhook(
     credit_code: str, hook_id: str, principal: Principal, audit: AuditFn
 ) -> None:
     enterprise = await _administered(credit_code, principal)
-    try:
-        key = uuid.UUID(hook_id)
-    except ValueError:
-        raise Problem("not_found") from None
+    key = path_id(hook_id)
     # Its pending deliveries stay and are skipped: the dispatcher finds no hook.
     if not await Webhook.filter(id=key, enterprise_id=enterprise.id).delete():
         raise Problem("not_found")

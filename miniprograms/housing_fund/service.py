@@ -15,6 +15,7 @@ from miniprograms.common import (
     freshness,
     id_number_of,
     paged,
+    path_id,
     refused,
     upstream,
     upstream_key,
@@ -219,10 +220,7 @@ async def withdrawal(
     client: HousingFundUpstream, subject: Subject, audit: AuditHook, application_id: str
 ) -> WithdrawalOut:
     """One of the subject's applications, with its status refreshed from the province when it answers."""
-    try:
-        key = uuid.UUID(application_id)
-    except ValueError:
-        raise Problem("not_found") from None
+    key = path_id(application_id)
     row = await WithdrawalApplication.get_or_none(id=key, resident_id=subject.resident_id)
     if row is None or not row.application_no:
         raise Problem("not_found")

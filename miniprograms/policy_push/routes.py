@@ -47,12 +47,7 @@ async def list_policies(
     rows, total = await service.find(
         q=q, category=category, audience=audience, page=page, page_size=page_size, today=today
     )
-    return PolicyPage(
-        items=[service.summary_out(p, v) for p, v in rows],
-        page=page,
-        page_size=page_size,
-        total=total,
-    )
+    return service.page_out(rows, total, page, page_size)
 
 
 @get(
@@ -137,12 +132,7 @@ async def list_policies_admin(
     page_size: PageSize = 20,
 ) -> PolicyPage:
     rows, total = await service.admin_list(in_state, page, page_size)
-    return PolicyPage(
-        items=[service.summary_out(p, v) for p, v in rows],
-        page=page,
-        page_size=page_size,
-        total=total,
-    )
+    return service.page_out(rows, total, page, page_size)
 
 
 @get(

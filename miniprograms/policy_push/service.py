@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 
 from integrations import clock
 from locales import gettext
+from miniprograms.common import path_id
 from miniprograms.contract import Problem
 from miniprograms.policy_push import amounts, labels, search
 from miniprograms.policy_push.eligibility import (
@@ -38,6 +39,7 @@ from miniprograms.policy_push.schemas import (
     PolicyAdminOut,
     PolicyIn,
     PolicyOut,
+    PolicyPage,
     PolicySummary,
     VersionOut,
 )
@@ -116,18 +118,10 @@ def _in_force(policies: QuerySet[Policy], today: date) -> QuerySet[Policy]:
     )
 
 
-def _key(policy_id: str) -> uuid.UUID:
-    """The policy id of a path; not a UUID is not a policy (404, never a 500)."""
-    try:
-        return uuid.UUID(policy_id)
-    except ValueError:
-        raise Problem("not_found") from None
-
-
 async def _locked(policy_id: str) -> Policy:
     """The policy's row, locked for the rest of the transaction (PostgreSQL; SQLite writes
     one transaction at a time anyway)."""
-    policy = await Policy.select_for_update().get_or_none(id=_key(policy_id))
+    policy = await Policy.select_for_update().get_or_none(id=path_id(policy_id))
     if policy is None:
         raise Problem("not_found")
     return policy
@@ -333,6 +327,15 @@ def summary_out(policy: Policy, version: PolicyVersion) -> PolicySummary:
     return PolicySummary(**_listed(policy, version))
 
 
+def page_out(
+    rows: Sequence[tuple[Policy, PolicyVersion]], total: int, page: int, page_size: int
+) -> PolicyPage:
+    """A page of policies as lists show them."""
+    return PolicyPage(
+        items=[summary_out(p, v) for p, v in rows], page=page, page_size=page_size, total=total
+    )
+
+
 def policy_out(policy: Policy, version: PolicyVersion, today: date) -> PolicyOut:
     """A policy as its own page shows it, with the amount in force ``today``."""
     in_force = version.effective_from <= today and (
@@ -354,7 +357,7 @@ def policy_out(policy: Policy, version: PolicyVersion, today: date) -> PolicyOut
 
 async def published_one(policy_id: str, today: date) -> PolicyOut:
     """A published policy as residents read it (retired and draft ones are not found)."""
-    policy = await Policy.get_or_none(id=_key(policy_id), state="published")
+    policy = await Policy.get_or_none(id=path_id(policy_id), state="published")
     if policy is None:
         raise Problem("not_found")
     version = await PolicyVersion.get(policy=policy, number=policy.published_version)
@@ -401,7 +404,7 @@ async def admin_list(
 
 async def admin_one(policy_id: str, today: date) -> PolicyAdminOut:
     """A policy in any state, for operators."""
-    policy = await Policy.get_or_none(id=_key(policy_id))
+    policy = await Policy.get_or_none(id=path_id(policy_id))
     if policy is None:
         raise Problem("not_found")
     return await admin_out(policy, today)

@@ -17,7 +17,7 @@ from app_api.errors import Problem
 from app_api.services import Services
 from integrations import clock
 from locales import current
-from miniprograms.contract import Actor, Subject
+from miniprograms.contract import Actor, EnterpriseRef, Subject
 
 AuditFn = Callable[[str, str, str], Awaitable[None]]
 
@@ -44,6 +44,28 @@ async def provide_actor(request: Request) -> Actor:
 async def provide_today(request: Request) -> date:
     """The calendar day the service and the province agree on (see integrations.clock)."""
     return clock.today(services_of(request).settings.today)
+
+
+async def provide_enterprises(request: Request) -> Mapping[str, EnterpriseRef]:
+    """The enterprises the caller administers, by credit code. Always the caller's own: a
+    relative acting for an elder does not act for the elder's company."""
+    principal: Principal = request.state.principal
+    if principal.kind != "resident":
+        return {}
+    conn = connections.get("default")
+    mark = placeholders(conn.capabilities.dialect, 1)[0]
+    rows = await conn.execute_query_dict(
+        "SELECT e.id, e.credit_code, e.name FROM enterprise e"
+        f" JOIN enterprise_admin a ON a.enterprise_id = e.id WHERE a.resident_id = {mark}"
+        " ORDER BY e.credit_code",
+        [principal.account_id],
+    )
+    return {
+        row["credit_code"]: EnterpriseRef(
+            id=str(row["id"]), credit_code=row["credit_code"], name=row["name"]
+        )
+        for row in rows
+    }
 
 
 async def provide_subject(request: Request) -> Subject:
@@ -137,5 +159,6 @@ DEPENDENCIES = {
     "subject": Provide(provide_subject),
     "actor": Provide(provide_actor),
     "today": Provide(provide_today),
+    "enterprises": Provide(provide_enterprises),
     "audit": Provide(provide_audit),
 }

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from app_api.identity.models import Delegation, EnterpriseAdmin, Resident
 from app_api.settings import Settings, SettingsError
@@ -134,11 +134,18 @@ def build_outbox(programs: Sequence[MiniProgram], *, daily_cap: int) -> Outbox:
     return Outbox(templates(programs), recipients, relatives, daily_cap=daily_cap)
 
 
-def notify_for(
-    program: MiniProgram, outbox: Outbox
-) -> tuple[Callable[..., Awaitable[bool]], Callable[..., Awaitable[int]]]:
-    """A program's ``notify`` and ``notify_many``: its own templates only, named without its
-    slug; its keys are its own (prefixed with the slug), so programs cannot collide."""
+class Programmed(NamedTuple):
+    """A program's ways to write to the outbox (see :class:`miniprograms.contract.Runtime`)."""
+
+    notify: Callable[..., Awaitable[bool]]
+    notify_many: Callable[..., Awaitable[int]]
+    notify_enterprise: Callable[..., Awaitable[int]]
+
+
+def notify_for(program: MiniProgram, outbox: Outbox) -> Programmed:
+    """A program's ``notify``, ``notify_many`` and ``notify_enterprise``: its own templates
+    only, named without its slug; its keys are its own (prefixed with the slug), so programs
+    cannot collide."""
 
     def own(template: str) -> str:
         if template not in program.templates:
@@ -173,7 +180,28 @@ def notify_for(
         ]
         return await outbox.notify_many(keyed, category, name, params, **options)
 
-    return notify, notify_many
+    async def notify_enterprise(
+        enterprise_id: str,
+        category: str,
+        template: str,
+        params: Mapping[str, Any],
+        idempotency_key: str,
+        **options: Any,
+    ) -> int:
+        # Each administrator as a resident (their devices, quiet hours, language), keyed per
+        # person so that a repeat writes nothing; then the company's own systems.
+        admins = await enterprise_admins(enterprise_id)
+        addressed = [
+            Addressed(admin, f"{idempotency_key}:{uuid.UUID(admin).hex}") for admin in admins
+        ]
+        new = await notify_many(addressed, category, template, params, **options)
+        key = f"{program.slug}:{idempotency_key}"
+        hooked = await outbox.notify_enterprise(
+            enterprise_id, category, own(template), params, key, **options
+        )
+        return new + int(hooked)
+
+    return Programmed(notify, notify_many, notify_enterprise)
 
 
 def fcm_account(settings: Settings) -> dict[str, Any]:

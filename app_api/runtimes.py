@@ -4,6 +4,7 @@ process, handed to its jobs, hooks and dependency providers, started and stopped
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +17,7 @@ from app_api.declarations import DeclarationError
 from app_api.notices import notify_for
 from app_api.services import Services
 from app_api.store import ProgramStore
+from integrations import clock
 from miniprograms.contract import Job, MiniProgram, Runtime
 
 log = structlog.get_logger("superapp.programs")
@@ -30,7 +32,7 @@ def build(
     its own jobs only."""
     runtimes = {}
     for program in programs:
-        notify, notify_many = notify_for(program, services.outbox)
+        writes = notify_for(program, services.outbox)
         runtimes[program.slug] = Runtime(
             slug=program.slug,
             settings=services.settings.programs.get(program.slug)
@@ -38,8 +40,10 @@ def build(
             clients=clients_of(program, services.clients),
             store=ProgramStore(services.redis, program.slug),
             enqueue=_enqueue_for(program, enqueue),
-            notify=notify,
-            notify_many=notify_many,
+            notify=writes.notify,
+            notify_many=writes.notify_many,
+            notify_enterprise=writes.notify_enterprise,
+            today=functools.partial(clock.today, services.settings.today),
         )
     return runtimes
 

@@ -49,6 +49,14 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     account_id: str
 
 
+class EnterpriseRef(msgspec.Struct, frozen=True, kw_only=True):
+    """An enterprise the calling resident administers (一企一码: the company's own account)."""
+
+    id: str
+    credit_code: str
+    name: str
+
+
 class Problem(Exception):
     """An error the client should see, identified by a stable code (see ``problems`` tables)."""
 
@@ -168,6 +176,14 @@ class Runtime:
     # the same to many (notifications.addressed.Addressed: recipient, key, own params) in a
     # few statements per thousand; returns how many were new.
     notify_many: Callable[..., Awaitable[int]]
+    # notify_enterprise(enterprise_id, category, template, params, idempotency_key, *,
+    # priority, link) -> int: the same message to each of the enterprise's administrators and
+    # to each of its active webhooks; returns how many were new. The key leaves room for
+    # each administrator's own suffix: slug and key together at most 80 characters.
+    notify_enterprise: Callable[..., Awaitable[int]]
+    # today() -> date: the service's calendar day in China (pinned by SUPERAPP_TODAY), as
+    # handlers get it through the ``today`` dependency.
+    today: Callable[[], date]
 
 
 Job = Callable[..., Awaitable[Any]]  # ``async def job(runtime: Runtime, **kwargs)``
@@ -210,6 +226,8 @@ PROVIDED: Mapping[str, str] = {
     "subject_id": "str: that resident's account id",
     "actor": "Actor: who is calling (kind and account id), e.g. the operator on an operator route",
     "today": "date: the service's calendar day in China (pinned by SUPERAPP_TODAY in demos and tests)",
+    "enterprises": "Mapping[str, EnterpriseRef]: the enterprises the calling resident "
+    "administers, by credit code (empty for everyone else)",
     "audit": "AuditHook: await audit(action, resource, purpose), committed at once",
     "clients": "Mapping[str, object]: every upstream client, by upstream name",
     "runtime": "Runtime: this mini-program's settings, clients, Redis and job queue",

@@ -88,10 +88,15 @@ SITUATIONS: list[tuple[str, Registry, Any, dict[str, Fact], date, str, list[str]
      {"age": pop(date(1930, 1, 1), as_of=None)}, TODAY, "eligible", ["met"]),
     ("is_set is never unknown", RESIDENT, {"field": "disability_level", "op": "is_set"}, {},
      TODAY, "not_eligible", ["not_met"]),
+    # Known once but out of date: it may have changed either way, so unknown, and asked for
+    # again (not "not set", which would be a stale yes under "not").
     ("not is_set on a stale fact", RESIDENT,
      {"not": {"field": "disability_level", "op": "is_set"}},
      {"disability_level": Fact(2, "self_declared", TODAY - timedelta(days=400))}, TODAY,
-     "eligible", ["not_met"]),
+     "need_more_information", ["unknown"]),
+    ("not is_set on a fact never given", RESIDENT,
+     {"not": {"field": "disability_level", "op": "is_set"}}, {}, TODAY, "eligible",
+     ["not_met"]),
     ("a yes/no equals false", RESIDENT, {"field": "is_retired", "op": "=", "value": False},
      {"is_retired": Fact(False, "social_security", FRESH)}, TODAY, "eligible", ["met"]),
     ("an industry division matches its classes", ENTERPRISE,

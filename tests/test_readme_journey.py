@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.live import ROOT, LiveService, start_service
@@ -65,3 +67,22 @@ def test_ctrl_c_stops_api_sandbox_and_worker_cleanly(tmp_path: Path) -> None:
     service = start_service(tmp_path)
     assert service.stop() == 0, service.log()
     assert "Traceback" not in service.log()
+
+
+def test_the_demo_city_finds_its_policies_as_the_worker_starts(live: LiveService) -> None:
+    """ "Policies finding people": a fresh `make run` matches the demo policies on its own."""
+    auth = {"Authorization": f"Bearer {live.login('13800000007')}"}  # 赵桂兰, 80
+    titles: list[str] = []
+    for _ in range(100):  # the worker matches each demo policy once it starts
+        found = httpx.get(f"{live.api}/api/v1/policies/matches", headers=auth).json()
+        titles = [m["policy"]["title"] for m in found["items"]]
+        if len(titles) == 2:
+            break
+        time.sleep(0.2)
+    assert sorted(titles) == [
+        "关于提高城乡居民基本养老保险基础养老金最低标准的通知",
+        "宿迁市高龄津贴发放实施办法",
+    ], live.log()
+    home = httpx.get(f"{live.api}/api/v1/home", headers=auth).json()
+    card = next(c for c in home["cards"] if c["id"] == "policy_push")
+    assert card["summary"].startswith("为您找到2项政策")

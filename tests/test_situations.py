@@ -18,6 +18,7 @@ from miniprograms.policy_push.eligibility import (
     ENTERPRISE,
     RESIDENT,
     Fact,
+    compile_answer,
     evaluate,
     from_builtins,
     validate,
@@ -61,3 +62,4 @@ def test_situation(policy: str, case: dict[str, Any]) -> None:
         if "text" in wanted:
             assert clause.text == wanted["text"]
     assert [m.field for m in verdict.missing] == case.get("missing", [])
+    assert compile_answer(rule)(facts, on) == case["answer"]  # the answer-only fast path

@@ -20,6 +20,12 @@ class EnterpriseProfile(msgspec.Struct):
     registered_capital_fen: int
     insured_employees: int
     tax_credit_rating: str
+    # For policy matching (惠企政策直达); older answers leave them out.
+    industry_code: str | None = None  # GB/T 4754 class, e.g. C3911
+    size_class: str | None = None  # micro / small / medium / large
+    district: str | None = None
+    founded_on: str | None = None
+    unemployment_insurance_months: int | None = None  # paid in a row, up to this month
 
 
 @runtime_checkable

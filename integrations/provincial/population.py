@@ -20,6 +20,10 @@ class PopulationProfile(msgspec.Struct):
     hukou_district: str
     employment: str
     insured_pension: bool
+    # Released since the registry's 2026 interface; older answers leave them out.
+    hukou_type: str | None = None
+    household_size: int | None = None
+    months_unemployed: int | None = None
 
 
 class IdentityCheck(msgspec.Struct):

@@ -3,12 +3,29 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from integrations.sandbox.kit import SandboxKit, gateway_error, ok
 from integrations.sandbox.people import rng_for
+
+# GB/T 4754-2017 classes of the kinds of firms a prefecture city has.
+INDUSTRIES = (
+    "C3911",
+    "C3982",
+    "C2710",
+    "C1761",
+    "I6510",
+    "I6421",
+    "F5123",
+    "M7320",
+    "E4710",
+    "A0141",
+)
+SIZES = ((10, "micro"), (100, "small"), (300, "medium"), (10**9, "large"))  # by employees
+DISTRICTS = ("321302", "321311", "321322", "321323", "321324")  # 宿城 宿豫 沭阳 泗阳 泗洪
 
 
 def routes(kit: SandboxKit) -> list[web.RouteDef]:
@@ -23,12 +40,19 @@ async def profile(request: web.Request, _body: Any) -> web.Response:
     if len(code) != 18:
         return gateway_error(404, "ENTERPRISE_NOT_FOUND", "no such enterprise")
     rng = rng_for(code, "enterprise")
+    employees = rng.randrange(1, 800)
+    founded = date(2026, 1, 1) - timedelta(days=rng.randrange(100, 30 * 365))
     return ok(
         {
             "credit_code": code,
             "status": "active",
             "registered_capital_fen": rng.randrange(10, 5000) * 10_000 * 100,
-            "insured_employees": rng.randrange(1, 800),
+            "insured_employees": employees,
             "tax_credit_rating": rng.choice("ABCM"),
+            "industry_code": rng.choice(INDUSTRIES),
+            "size_class": next(size for top, size in SIZES if employees < top),
+            "district": rng.choice(DISTRICTS),
+            "founded_on": founded.isoformat(),
+            "unemployment_insurance_months": rng.choice((0, 3, 12, 24, 36, 60)),
         }
     )

@@ -10,13 +10,21 @@ from typing import Any
 from aiohttp import web
 
 from integrations.sandbox.kit import SandboxKit, gateway_error, ok
-from integrations.sandbox.people import Person
+from integrations.sandbox.people import Person, rng_for
 from integrations.sandbox.registry import PopulationRegistry
+
+CITY = "3213"  # 宿迁: registrations under this prefix are local
 
 
 def population_profile(p: Person) -> dict:
-    """What the registry releases for policy matching."""
+    """What the registry releases for policy matching (household facts drawn once per
+    number, so every run agrees)."""
+    rng = rng_for(p.id_number, "household")
+    local = p.id_number.startswith(CITY)
     return {
+        "hukou_type": rng.choice(("local_urban", "local_rural")) if local else "non_local",
+        "household_size": rng.choices((1, 2, 3, 4, 5, 6), (12, 25, 30, 20, 9, 4))[0],
+        "months_unemployed": rng.randrange(1, 19) if p.situation == "unemployed" else 0,
         "birth_date": f"{p.born:%Y-%m-%d}",
         "gender": "M" if p.male else "F",
         "hukou_district": p.id_number[:6],

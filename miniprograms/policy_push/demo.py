@@ -7,9 +7,13 @@ kinds (the numbers are made up); the search tests use the same list.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import msgspec
+
+from integrations.provincial.population import PopulationProfile
 from miniprograms.contract import DemoSeed
+from miniprograms.policy_push import profiles
 from miniprograms.policy_push.models import Policy, PolicyVersion
 from miniprograms.policy_push.service import forget_newest, index
 
@@ -151,4 +155,25 @@ async def seed(demo: DemoSeed) -> dict[str, int]:
         )
         await index(policy.id, version)
     forget_newest()
-    return {"policies": len(POLICIES)}
+    return {"policies": len(POLICIES), "profiles": await _profiles(demo)}
+
+
+async def _profiles(demo: DemoSeed) -> int:
+    """Each demo resident's facts as the population registry would release them, as if the
+    nightly refresh ran yesterday; the worker matches the policies when it starts."""
+    # The sandbox plays the registry; imported here so that production never loads it.
+    from integrations.sandbox.people import person
+    from integrations.sandbox.population import population_profile
+
+    made = 0
+    yesterday = demo.today - timedelta(days=1)
+    for resident in demo.residents:
+        if not resident.id_number:
+            continue
+        answer = population_profile(person(resident.id_number, demo.today))
+        profile = msgspec.convert(answer, PopulationProfile)
+        await profiles.store(
+            "resident", resident.id, profiles.population_columns(profile, yesterday)
+        )
+        made += 1
+    return made

@@ -15,3 +15,17 @@ CATEGORY = {
     "enterprise_support": N_("Enterprise support"),
     "family": N_("Family and children"),
 }
+
+GRANT_STATE = {
+    "pending_confirmation": N_("Waiting for your confirmation"),
+    "confirmed": N_("Confirmed, being paid"),
+    "paid": N_("Paid"),
+    "rejected": N_("Not paid"),
+    "withdrawn": N_("No longer offered"),
+}
+
+ANSWER = {
+    "eligible": N_("You qualify"),
+    "not_eligible": N_("You do not qualify"),
+    "need_more_information": N_("We need more information"),
+}

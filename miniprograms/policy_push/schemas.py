@@ -126,3 +126,131 @@ class PolicyAdminOut(msgspec.Struct, frozen=True, kw_only=True):
     published_version: int | None
     published_by: str | None
     versions: list[VersionOut]
+
+
+class DeclaredIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a resident (disability level) or an enterprise admin (high-tech certificate)
+    declares; a field of the other audience is refused."""
+
+    disability_level: Annotated[int, msgspec.Meta(ge=0, le=4)] | None = None
+    high_tech_certified: bool | None = None
+
+
+class FactOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One field of a profile: what we know, where from, as of when, and whether it is
+    still fresh enough to answer with."""
+
+    field: str
+    label: str
+    value: str | float | bool | None  # a number is an int or a float (one JSON type)
+    source: str
+    as_of: date | None
+    fresh: bool
+    declarable: bool  # the person may state it themselves
+
+
+class ProfileOut(msgspec.Struct, frozen=True, kw_only=True):
+    audience: Audience
+    facts: list[FactOut]
+
+
+class ClauseOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One condition of the rule and how it came out for this person."""
+
+    path: str
+    field: str
+    outcome: Literal["met", "not_met", "unknown"]
+    gap: Literal["missing", "stale"] | None
+    wanted: bool  # False under a "not": the rule wants this condition not to hold
+    text: str  # e.g. "年龄≥80岁：已满足"
+    source: str | None
+    as_of: date | None
+
+
+class MissingOut(msgspec.Struct, frozen=True, kw_only=True):
+    field: str
+    label: str
+    gap: Literal["missing", "stale"]
+
+
+class EligibilityOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One person's or enterprise's answer for one policy on one day, with the reasons."""
+
+    policy_id: str
+    version: int
+    on: date
+    answer: Literal["eligible", "not_eligible", "need_more_information"]
+    answer_label: str
+    clauses: list[ClauseOut]
+    missing: list[MissingOut]  # facts to fetch or declare before the answer can be given
+
+
+class MatchOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A policy this person or enterprise qualifies for, and why."""
+
+    id: str
+    policy: PolicySummary
+    matched_at: datetime
+    reasons: list[str]
+    grant_id: str | None  # 免申即享: the benefit waiting for a tap, when there is one
+
+
+class MatchPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[MatchOut]
+    page: int
+    page_size: int
+    total: int
+
+
+class InterestsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Categories this person or enterprise does not want policies of."""
+
+    muted: Annotated[list[Category], msgspec.Meta(max_length=20)]
+
+
+class InterestsOut(msgspec.Struct, frozen=True, kw_only=True):
+    muted: list[Category]
+
+
+GrantState = Literal["pending_confirmation", "confirmed", "paid", "rejected", "withdrawn"]
+
+
+class GrantOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A benefit granted without application (免申即享) and where its payment stands."""
+
+    id: str
+    policy_id: str
+    title: str
+    document_no: str
+    amount_fen: int
+    amount_display: str
+    state: GrantState
+    state_label: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    paid_at: datetime | None
+    payment_id: str | None
+    failure: str | None
+
+
+class GrantPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[GrantOut]
+    page: int
+    page_size: int
+    total: int
+
+
+class DistrictCount(msgspec.Struct, frozen=True, kw_only=True):
+    district: str | None
+    count: int
+
+
+class PreviewOut(msgspec.Struct, frozen=True, kw_only=True):
+    """How many a policy's latest rule would reach today, by district, before publishing."""
+
+    policy_id: str
+    version: int
+    audience: Audience
+    on: date
+    total: int
+    by_district: list[DistrictCount]

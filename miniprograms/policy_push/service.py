@@ -30,11 +30,15 @@ from miniprograms.policy_push import amounts, labels, search
 from miniprograms.policy_push.eligibility import (
     ENTERPRISE,
     RESIDENT,
+    All,
+    AnyOf,
+    Not,
+    Rule,
     RuleError,
     from_builtins,
     validate,
 )
-from miniprograms.policy_push.models import Policy, PolicyGram, PolicyVersion
+from miniprograms.policy_push.models import Grant, Policy, PolicyGram, PolicyVersion
 from miniprograms.policy_push.schemas import (
     PolicyAdminOut,
     PolicyIn,
@@ -68,7 +72,9 @@ def _check(data: PolicyIn) -> None:
     if data.rule is not None:
         registry = RESIDENT if data.audience == "resident" else ENTERPRISE
         try:
-            validate(from_builtins(data.rule), registry)
+            rule = validate(from_builtins(data.rule), registry)
+            if data.auto_grant:
+                _verified_only(rule, "$")
         except RuleError as exc:
             # The rule's own path under the body's "rule" ("$.all[1].field" is
             # "rule.all[1].field"), in the shape every field error has.
@@ -76,8 +82,23 @@ def _check(data: PolicyIn) -> None:
             error = {"field": where, "reason": exc.reason, "source": "body"}
             raise Problem("policy_rule_invalid", errors=[error]) from None
     wrong = amounts.problems(data.amounts)
+    if data.auto_grant and not data.amounts:
+        wrong = ["required_for_auto_grant"]  # a benefit paid without applying has an amount
     if wrong:
         raise Problem("policy_amounts_invalid", errors=[{"field": "amounts", "reason": wrong[0]}])
+
+
+def _verified_only(rule: Rule, path: str) -> None:
+    """Money paid without an application rests on facts a registry vouches for: a rule of
+    an auto-grant policy may not read a field people declare themselves."""
+    if isinstance(rule, All | AnyOf):
+        key = "all" if isinstance(rule, All) else "any"
+        for i, part in enumerate(rule.rules):
+            _verified_only(part, f"{path}.{key}[{i}]")
+    elif isinstance(rule, Not):
+        _verified_only(rule.rule, f"{path}.not")
+    elif rule.spec is not None and rule.spec.source == "self_declared":
+        raise RuleError(f"{path}.field", "self_declared_in_auto_grant")
 
 
 def _words(data: PolicyIn) -> dict[str, object]:
@@ -193,6 +214,10 @@ async def retire(policy_id: str, publisher: str) -> Policy:
         policy.retired_at = datetime.now(UTC)
         await policy.save(update_fields=["state", "retired_at"])
         await PolicyGram.filter(policy_id=policy.id).delete()
+        # Nobody can confirm a benefit of a retired policy; confirmed ones are still paid.
+        await Grant.filter(policy_id=policy.id, state="pending_confirmation").update(
+            state="withdrawn"
+        )
     forget_newest()
     return policy
 
@@ -362,6 +387,18 @@ async def published_one(policy_id: str, today: date) -> PolicyOut:
         raise Problem("not_found")
     version = await PolicyVersion.get(policy=policy, number=policy.published_version)
     return policy_out(policy, version, today)
+
+
+async def latest_rule(policy_id: str) -> tuple[Policy, PolicyVersion, Rule]:
+    """A policy's latest version and its rule, as a publisher would release it."""
+    policy = await Policy.get_or_none(id=path_id(policy_id))
+    if policy is None:
+        raise Problem("not_found")
+    version = await PolicyVersion.get(policy=policy, number=policy.latest_version)
+    if version.rule is None:
+        raise Problem("policy_no_rule")
+    registry = RESIDENT if policy.audience == "resident" else ENTERPRISE
+    return policy, version, validate(from_builtins(version.rule), registry)
 
 
 async def admin_out(policy: Policy, today: date) -> PolicyAdminOut:

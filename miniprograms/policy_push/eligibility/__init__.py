@@ -1,10 +1,12 @@
 """Eligibility: a small JSON rule language over declared profile fields, evaluated for one
 person with reasons (:func:`evaluate`) and compiled to SQL for a whole population
-(:func:`compile_sql`). Both give the same answer for the same facts on the same day.
+(:func:`compile_sql`). Both give the same answer for the same facts on the same day, and so
+does the answer-only fast path for many rules at once (:class:`Screen`, :func:`compile_answer`).
 """
 
 from miniprograms.policy_push.eligibility.compile import SqlFilter, compile_sql
 from miniprograms.policy_push.eligibility.evaluate import (
+    Answer,
     Clause,
     Fact,
     Missing,
@@ -12,6 +14,7 @@ from miniprograms.policy_push.eligibility.evaluate import (
     evaluate,
     facts_from_row,
 )
+from miniprograms.policy_push.eligibility.fast import Screen, compile_answer
 from miniprograms.policy_push.eligibility.fields import ENTERPRISE, RESIDENT, Field, Registry
 from miniprograms.policy_push.eligibility.rules import (
     All,
@@ -32,6 +35,7 @@ __all__ = [
     "ENTERPRISE",
     "RESIDENT",
     "All",
+    "Answer",
     "AnyOf",
     "Clause",
     "Compare",
@@ -42,8 +46,10 @@ __all__ = [
     "Registry",
     "Rule",
     "RuleError",
+    "Screen",
     "SqlFilter",
     "Verdict",
+    "compile_answer",
     "compile_sql",
     "decode",
     "encode",

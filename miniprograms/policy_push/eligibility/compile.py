@@ -96,16 +96,15 @@ class _Builder:
         col = self.column(field.column)
         # Parameters are bound in the order their placeholders appear (SQLite's "?" count).
         if rule.op == "is_set":
+            # Met when known and fresh; not met only when never known (a stale value is
+            # unknown, so neither it nor its negation is TRUE).
+            if negated:
+                return f"{col} IS NULL"
             known = f"{col} IS NOT NULL"
             if not field.as_of_column:
-                return f"{col} IS NULL" if negated else known
+                return known
             as_of = self.column(field.as_of_column)
-            if not negated:
-                return f"({known} AND {as_of} >= {self.bind(self.oldest(field))})"
-            # TRUE (never NULL) when the value is missing or stale.
-            return (
-                f"({col} IS NULL OR {as_of} IS NULL OR {as_of} < {self.bind(self.oldest(field))})"
-            )
+            return f"({known} AND {as_of} >= {self.bind(self.oldest(field))})"
         test = self.test(field, col, rule.op, rule.value, negated)
         if not field.as_of_column:
             return test

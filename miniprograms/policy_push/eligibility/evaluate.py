@@ -129,8 +129,11 @@ class _Walk:
         ):
             gap = "stale"
         if rule.op == "is_set":
-            outcome: Outcome = "not_met" if gap else "met"
-            gap = None  # is_set asks whether we know: its own answer is never unknown
+            # Known and fresh: met; never known: not met. Known once but out of date: unknown,
+            # as for any comparison (it may have changed either way), never a stale answer.
+            outcome: Outcome = "met" if gap is None else "unknown" if gap == "stale" else "not_met"
+            if gap == "missing":
+                gap = None  # a fact never given is an answer to "is it set?"
         elif gap:
             outcome = "unknown"
         else:

@@ -55,6 +55,8 @@ Reason = Literal[
     "wrong_type",  # the value is not of the field's type (or not a list for in/between)
     "unknown_code",  # an enum value that is not one of the field's codes
     "bad_format",  # a code or date that does not look like one
+    # a fact people declare themselves, in a rule that pays without an application
+    "self_declared_in_auto_grant",
     "out_of_range",  # outside the field's bounds
     "empty_in",
     "impossible_range",  # between [lo, hi] with lo > hi

@@ -18,7 +18,7 @@ from app_api.identity.numbers import credit_check_char, id_check_char
 from integrations.sandbox import FAULTS
 from integrations.sandbox.faults import Fault
 from miniprograms.policy_push import matching
-from miniprograms.policy_push.models import Grant, PolicyMatch, ResidentProfile
+from miniprograms.policy_push.models import Grant, Policy, PolicyMatch, ResidentProfile
 from notifications.models import Notification
 from tests.conftest import TODAY, Env
 
@@ -318,6 +318,12 @@ async def test_operators_preview_the_reach_by_district_before_publishing(env: En
     await resident(env, "13800000312", ELDER)
     await resident(env, "13800000313", id_number("321311", date(1941, 2, 3)))
     await resident(env, "13800000314", YOUNG)
+    # Eleven more in 宿城, as the registry would have released them (a city has thousands).
+    for i in range(11):
+        await ResidentProfile.create(
+            account_id=uuid.uuid4(), birth_date=date(1935, 1, 1 + i), district="321302",
+            hukou_type="local_rural", population_as_of=TODAY,
+        )  # fmt: skip
     editor, publisher = await operators(env)
     drafted = await env.client.post(ADMIN, json=allowance(), headers=env.auth(editor))
     preview = await env.client.post(
@@ -325,12 +331,14 @@ async def test_operators_preview_the_reach_by_district_before_publishing(env: En
     )
     assert preview.status_code == 200, preview.text
     body = preview.json()
-    assert body["total"] == 2
+    # 宿城 is counted; 宿豫's one person is not singled out, so the total is only a floor.
     assert body["by_district"] == [
-        {"district": "321302", "count": 1},
-        {"district": "321311", "count": 1},
+        {"district": "321302", "count": 12},
+        {"district": "321311", "count": None},
     ]
-    assert await told((await Operator.get(phone="13900000201")).id.hex) == []
+    assert (body["total"], body["at_least"], body["smallest_count"]) == (None, 12, 10)
+    looked = await AuditEvent.filter(action="policy_push.preview").first()
+    assert looked is not None and looked.actor_id == publisher["account"]["id"]
 
 
 async def test_a_relative_sees_and_confirms_only_with_the_scopes(env: Env) -> None:
@@ -375,7 +383,8 @@ async def test_enterprise_policies_reach_the_admins_of_companies_that_qualify(en
     base = f"/api/v1/enterprises/{code}/policies"
     refreshed = await env.client.post(f"{base}/profile/refresh", headers=env.auth(admin))
     assert refreshed.status_code == 200, refreshed.text
-    facts = {f["field"]: f for f in refreshed.json()["facts"]}
+    shown = await env.client.get(f"{base}/profile", headers=env.auth(admin))
+    facts = {f["field"]: f for f in shown.json()["facts"]}
     assert (
         facts["employee_count"]["source"] == "social_security" and facts["employee_count"]["fresh"]
     )
@@ -548,3 +557,92 @@ async def test_a_registry_refresh_runs_once_a_minute_however_often_asked(env: En
     assert late.json()["code"] == "policy_refresh_too_soon" and late.headers["Retry-After"] == "60"
     reads = await AuditEvent.filter(action="provincial.population.read").count()
     assert reads == 1
+
+
+async def test_a_batch_that_starts_after_retirement_writes_nothing(env: Env) -> None:
+    """Found by an attack: retiring while the job ran left grants and messages behind."""
+    elder = await resident(env, "13800000326", ELDER)
+    _, publisher = signed = await operators(env)
+    policy_id = await publish(env, allowance(), signed)
+    found = await matching.in_force(await Policy.get(id=policy_id), TODAY)
+    assert found is not None  # the job has read the policy and is about to write a batch
+    await env.client.post(f"{ADMIN}/{policy_id}/retire", headers=env.auth(publisher))
+    with pytest.raises(matching.Superseded):
+        await matching.record(runtime(env), found, [elder["account"]["id"]], TODAY)
+    assert await Grant.filter(policy_id=policy_id).count() == 0
+    assert await told(elder["account"]["id"]) == []
+    report = await matching.match_policy(runtime(env), policy_id=policy_id, version=1)
+    assert report == {"skipped": "not the published version"}
+
+
+async def test_the_amount_paid_is_the_one_in_force_on_the_day_confirmed(env: Env) -> None:
+    """Found by an attack: a dated change after the offer was made was not paid."""
+    elder = await resident(env, "13800000327", ELDER)
+    policy_id = await publish(env, allowance())
+    await matching.match_policy(runtime(env), policy_id=policy_id, version=1)
+    # Offered when 50 yuan was in force; 100 yuan is in force today.
+    await Grant.filter(policy_id=policy_id).update(amount_fen=5000)
+    grant = (await env.client.get("/api/v1/grants", headers=env.auth(elder))).json()["items"][0]
+    paid = await env.client.post(f"/api/v1/grants/{grant['id']}/confirm", headers=env.auth(elder))
+    assert (paid.json()["state"], paid.json()["amount_fen"]) == ("paid", 10000)
+    (payment,) = env.sandbox.upstream("benefit_payment").payments.values()
+    assert payment["request"]["amount_fen"] == 10000
+
+
+async def test_a_relative_who_may_update_cannot_read_the_facts_back(env: Env) -> None:
+    """Found by an attack: a declaration's answer carried the elder's whole profile."""
+    elder = await resident(env, "13800000328", ELDER)
+    child = await env.verified("13800000329", YOUNG)
+    await env.client.post(
+        "/api/v1/delegations",
+        json={"relative_phone": "13800000329", "scopes": ["update_policy_profile"]},
+        headers=env.auth(elder),
+    )
+    as_elder = env.auth(child, **{"X-Act-As": elder["account"]["id"]})
+    declared = await env.client.put(
+        f"{POLICIES}/profile/declared", json={"disability_level": 0}, headers=as_elder
+    )
+    assert declared.json() == {"new_policies_found": 0}
+    assert (await env.client.get(f"{POLICIES}/profile", headers=as_elder)).json()[
+        "code"
+    ] == "delegation_denied"
+
+
+async def test_ended_policies_withdraw_what_nobody_confirmed(env: Env) -> None:
+    """Found by an attack: offers of a policy past its end date stayed open."""
+    elder = await resident(env, "13800000330", ELDER)
+    policy_id = await publish(env, allowance())
+    await matching.match_policy(runtime(env), policy_id=policy_id, version=1)
+    await Policy.filter(id=policy_id).update(expires_on=TODAY - timedelta(days=1))
+    await matching.daily(runtime(env))
+    grant = (await env.client.get("/api/v1/grants", headers=env.auth(elder))).json()["items"][0]
+    assert grant["state"] == "withdrawn"
+
+
+async def test_nothing_is_offered_for_nothing(env: Env) -> None:
+    """Found by an attack: a zero-fen auto-grant told people to claim ¥0.00."""
+    editor, _ = await operators(env)
+    zero = allowance(amounts=[{"from": "2023-07-01", "amount_fen": 0, "reference": "第五条"}])
+    refused = await env.client.post(ADMIN, json=zero, headers=env.auth(editor))
+    assert (refused.status_code, refused.json()["code"]) == (422, "policy_amounts_invalid")
+
+
+async def test_a_dismissed_policy_stays_dismissed_when_a_new_version_finds_them(env: Env) -> None:
+    """Found by an attack: a new version brought a dismissed match back."""
+    elder = await resident(env, "13800000331", ELDER)
+    editor, publisher = signed = await operators(env)
+    policy_id = await publish(env, allowance(), signed)
+    await matching.match_policy(runtime(env), policy_id=policy_id, version=1)
+    (match,) = (await env.client.get(f"{POLICIES}/matches", headers=env.auth(elder))).json()[
+        "items"
+    ]
+    await env.client.post(f"{POLICIES}/matches/{match['id']}/dismiss", headers=env.auth(elder))
+    richer = allowance(amounts=[{"from": "2023-07-01", "amount_fen": 20000, "reference": "第五条"}])
+    await env.client.put(f"{ADMIN}/{policy_id}", json=richer, headers=env.auth(editor))
+    await env.client.post(
+        f"{ADMIN}/{policy_id}/publish", json={"version": 2}, headers=env.auth(publisher)
+    )
+    await matching.match_policy(runtime(env), policy_id=policy_id, version=2)
+    assert (await env.client.get(f"{POLICIES}/matches", headers=env.auth(elder))).json()[
+        "total"
+    ] == 0

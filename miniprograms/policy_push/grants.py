@@ -85,8 +85,8 @@ async def confirm(
 
 
 async def _still_offered(grant: Grant, today: date) -> None:
-    """Withdraw ``grant`` unless the policy still offers it today; an offer still made by
-    a newer version takes that version's words and amount."""
+    """Withdraw ``grant`` unless the policy still offers it today; an offer still made
+    takes the words of the version published and the amount in force today."""
     policy = await Policy.get_or_none(id=grant.policy_id)
     found = await matching.in_force(policy, today) if policy is not None else None
     amount = amounts.in_force(found.version.amounts, today) if found is not None else None
@@ -101,7 +101,9 @@ async def _still_offered(grant: Grant, today: date) -> None:
         await Grant.filter(id=grant.id, state="pending_confirmation").update(state="withdrawn")
         raise Problem("grant_withdrawn")
     assert found is not None and amount is not None
-    if grant.version != found.version.number:
+    # The amount paid is the one in force on the day of the confirmation (a dated rise
+    # after the offer was made counts, and so does a fall).
+    if (grant.version, grant.amount_fen) != (found.version.number, amount.amount_fen):
         await Grant.filter(id=grant.id, state="pending_confirmation").update(
             version=found.version.number,
             amount_fen=amount.amount_fen,

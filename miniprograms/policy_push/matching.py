@@ -10,6 +10,7 @@ tells nobody twice.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -112,15 +113,26 @@ def match_key(policy_id: uuid.UUID, account_id: str) -> str:
     return f"m:{policy_id.hex}:{uuid.UUID(account_id).hex}"
 
 
+class Superseded(Exception):
+    """The version being matched is no longer the published one (retired, or replaced)."""
+
+
 async def record(runtime: Runtime, found: Active, accounts: Sequence[str], today: date) -> int:
     """Record that ``accounts`` qualify for ``found``: their matches (a withdrawn one
     restored), a grant each when the policy pays without application, and one message each
-    unless they muted the category. Returns how many messages were new. Idempotent."""
+    unless they muted the category. Returns how many messages were new. Idempotent.
+
+    Raises :class:`Superseded`, writing nothing, when the version is no longer published:
+    the policy's row is locked first, so a retirement or publication either comes after
+    this batch (and withdraws what it wrote) or before it (and the batch sees it)."""
     if not accounts:
         return 0
     policy, version = found.policy, found.version
     ids = [uuid.UUID(a) for a in accounts]
     async with in_transaction():
+        now = await Policy.select_for_update().get_or_none(id=policy.id)
+        if now is None or now.state != "published" or now.published_version != version.number:
+            raise Superseded(str(policy.id))
         await PolicyMatch.bulk_create(
             [
                 PolicyMatch(
@@ -222,7 +234,10 @@ async def match_policy(runtime: Runtime, *, policy_id: str, version: int) -> dic
         batch = await _batch(found, today, after)
         if not batch:
             break
-        told += await record(runtime, found, batch, today)
+        try:
+            told += await record(runtime, found, batch, today)
+        except Superseded:
+            return {"skipped": "superseded while matching", "matched": matched, "told": told}
         matched += len(batch)
         after = batch[-1]
     await _offer_only_to(found)
@@ -299,7 +314,8 @@ async def rematch(runtime: Runtime, audience: str, account_id: str, today: date)
     answers = screen_of(audience, in_force).answers(known, today)
     for found, answer in zip(in_force, answers, strict=True):
         if answer == "eligible":
-            told += await record(runtime, found, [account_id], today)
+            with contextlib.suppress(Superseded):  # retired meanwhile: nothing to offer
+                told += await record(runtime, found, [account_id], today)
         elif answer == "not_eligible":
             gone.append(found.policy.id)
     await withdraw(audience, account_id, gone)
@@ -308,7 +324,8 @@ async def rematch(runtime: Runtime, audience: str, account_id: str, today: date)
 
 async def daily(runtime: Runtime) -> dict[str, int]:
     """Cron, daily. Residents a year older today may have crossed an age in a rule (60,
-    80, …), so each is evaluated again; then :func:`catch_up`."""
+    80, …), so each is evaluated again; grants of policies that ended are withdrawn; then
+    :func:`catch_up`."""
     today = runtime.today()
     days = [today.strftime("%m-%d")]
     if today.month == 3 and today.day == 1 and not _leap(today.year):
@@ -324,6 +341,11 @@ async def daily(runtime: Runtime) -> dict[str, int]:
     told = 0
     for row in rows:
         told += await rematch(runtime, "resident", str(row["account_id"]), today)
+    # A policy that ended can no longer pay what it offered and nobody confirmed.
+    ended = Policy.filter(state="published", expires_on__lt=today).values_list("id", flat=True)
+    await Grant.filter(state="pending_confirmation", policy_id__in=Subquery(ended)).update(
+        state="withdrawn"
+    )
     queued = await catch_up(runtime)
     return {"residents": len(rows), "told": told, "policies_queued": queued}
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from locales import gettext
@@ -68,17 +70,27 @@ def clauses_out(verdict: Verdict) -> list[ClauseOut]:
     ]
 
 
+def _live(account: uuid.UUID) -> QuerySet[PolicyMatch]:
+    """Their matches still standing: not withdrawn, not in a muted category, and not of a
+    policy they dismissed (a dismissal holds for the policy, whatever version finds them)."""
+    muted = MutedCategory.filter(account_id=account).values_list("category", flat=True)
+    dismissed = PolicyMatch.filter(account_id=account, dismissed_at__isnull=False).values_list(
+        "policy_id", flat=True
+    )
+    return (
+        PolicyMatch.filter(account_id=account, withdrawn_at=None)
+        .exclude(category__in=Subquery(muted))
+        .exclude(policy_id__in=Subquery(dismissed))
+    )
+
+
 async def matches(
     audience: str, account_id: str, today: date, page: int, page_size: int
 ) -> MatchPage:
     """The published policies found for them, newest first, each with today's reasons:
     neither dismissed nor withdrawn, not in a category they muted, still in force."""
     account = uuid.UUID(account_id)
-    muted = await MutedCategory.filter(account_id=account).values_list("category", flat=True)
-    live = PolicyMatch.filter(account_id=account, dismissed_at=None, withdrawn_at=None).exclude(
-        category__in=list(muted)
-    )
-    rows = await live.order_by("-matched_at", "-id")
+    rows = await _live(account).order_by("-matched_at", "-id")
     policies = {
         p.id: p
         for p in await Policy.filter(
@@ -131,12 +143,7 @@ async def counts(account_id: str) -> tuple[int, int]:
     many grants wait for their tap. A match of a retired policy or an earlier version is
     not counted."""
     account = uuid.UUID(account_id)
-    muted = await MutedCategory.filter(account_id=account).values_list("category", flat=True)
-    live = await (
-        PolicyMatch.filter(account_id=account, dismissed_at=None, withdrawn_at=None)
-        .exclude(category__in=list(muted))
-        .values_list("policy_id", "version")
-    )
+    live = await _live(account).values_list("policy_id", "version")
     if not live:
         return 0, 0
     published = dict(

@@ -25,7 +25,6 @@ from miniprograms.policy_push.schemas import (
     Audience,
     Category,
     DeclaredIn,
-    DistrictCount,
     EligibilityOut,
     GrantOut,
     GrantPage,
@@ -38,6 +37,7 @@ from miniprograms.policy_push.schemas import (
     PolicyOut,
     PolicyPage,
     PreviewOut,
+    ProfileChanged,
     ProfileOut,
     PublishIn,
 )
@@ -209,10 +209,11 @@ async def _profile(audience: str, account_id: str, today: date) -> ProfileOut:
 
 async def _matched_again(
     runtime: Runtime, audience: str, account_id: str, today: date
-) -> ProfileOut:
-    """Their facts changed: every policy in force asked again, then the facts shown."""
-    await matching.rematch(runtime, audience, account_id, today)
-    return await _profile(audience, account_id, today)
+) -> ProfileChanged:
+    """Their facts changed: every policy in force asked again. The facts themselves are
+    not in the answer: changing them is a scope of its own, reading them another."""
+    found = await matching.rematch(runtime, audience, account_id, today)
+    return ProfileChanged(new_policies_found=found)
 
 
 def _payee_of(subject: Subject) -> dict[str, grants.Payee]:
@@ -239,7 +240,7 @@ async def read_profile(subject_id: str, today: date, audit: AuditHook) -> Profil
         "problems": ("real_name_required", "upstream_unavailable", "policy_refresh_too_soon"),
     },
     status_code=200,
-    summary="Fetch my facts from the population registry (I consent), then match again",
+    summary="Fetch my facts from the population registry (I consent), then match again; how many policies were newly found",
 )
 async def refresh_profile(
     subject: Subject,
@@ -247,7 +248,7 @@ async def refresh_profile(
     audit: AuditHook,
     runtime: Runtime,
     today: date,
-) -> ProfileOut:
+) -> ProfileChanged:
     id_number = id_number_of(subject)
     await _refreshed(
         runtime,
@@ -270,7 +271,7 @@ async def refresh_profile(
 )
 async def declare_profile(
     data: DeclaredIn, subject_id: str, audit: AuditHook, runtime: Runtime, today: date
-) -> ProfileOut:
+) -> ProfileChanged:
     if not await profiles.declare("resident", subject_id, data, today):
         raise Problem("policy_declaration_empty")
     await audit("policy_push.profile.declare", f"resident:{subject_id}", PURPOSE)
@@ -395,7 +396,7 @@ async def refresh_company_profile(
     audit: AuditHook,
     runtime: Runtime,
     today: date,
-) -> ProfileOut:
+) -> ProfileChanged:
     ref = _company(enterprises, credit_code)
     await _refreshed(
         runtime,
@@ -419,7 +420,7 @@ async def declare_company_profile(
     audit: AuditHook,
     runtime: Runtime,
     today: date,
-) -> ProfileOut:
+) -> ProfileChanged:
     ref = _company(enterprises, credit_code)
     if not await profiles.declare("enterprise", ref.id, data, today, credit_code=ref.credit_code):
         raise Problem("policy_declaration_empty")
@@ -557,17 +558,11 @@ async def confirm_company_grant(
     status_code=200,
     summary="How many the latest version's rule reaches today, by district, before publishing",
 )
-async def preview_policy(policy_id: str, today: date) -> PreviewOut:
+async def preview_policy(policy_id: str, today: date, audit: AuditHook) -> PreviewOut:
     policy, version, rule = await service.latest_rule(policy_id)
+    await audit("policy_push.preview", f"policy:{policy.id}", "policy_reach_preview")
     counts = await matching.reach(policy.audience, rule, today)
-    return PreviewOut(
-        policy_id=str(policy.id),
-        version=version.number,
-        audience=policy.audience,  # type: ignore[arg-type]
-        on=today,
-        total=sum(n for _, n in counts),
-        by_district=[DistrictCount(district=d, count=n) for d, n in counts],
-    )
+    return service.preview_out(policy, version, today, counts)
 
 
 @get(

@@ -154,6 +154,13 @@ class ProfileOut(msgspec.Struct, frozen=True, kw_only=True):
     facts: list[FactOut]
 
 
+class ProfileChanged(msgspec.Struct, frozen=True, kw_only=True):
+    """After a refresh or a declaration: how many policies were newly found for them (the
+    facts are read with ``GET …/profile``, which a relative needs the view scope for)."""
+
+    new_policies_found: int
+
+
 class ClauseOut(msgspec.Struct, frozen=True, kw_only=True):
     """One condition of the rule and how it came out for this person."""
 
@@ -242,15 +249,18 @@ class GrantPage(msgspec.Struct, frozen=True, kw_only=True):
 
 class DistrictCount(msgspec.Struct, frozen=True, kw_only=True):
     district: str | None
-    count: int
+    count: int | None  # None: fewer than smallest_count, withheld
 
 
 class PreviewOut(msgspec.Struct, frozen=True, kw_only=True):
-    """How many a policy's latest rule would reach today, by district, before publishing."""
+    """How many a policy's latest rule would reach today, by district, before publishing;
+    counts under ``smallest_count`` are withheld so that no one person can be singled out."""
 
     policy_id: str
     version: int
     audience: Audience
     on: date
-    total: int
+    total: int | None  # exact, when no district was withheld
+    at_least: int  # the districts shown, added up
+    smallest_count: int
     by_district: list[DistrictCount]

@@ -40,11 +40,13 @@ from miniprograms.policy_push.eligibility import (
 )
 from miniprograms.policy_push.models import Grant, Policy, PolicyGram, PolicyVersion
 from miniprograms.policy_push.schemas import (
+    DistrictCount,
     PolicyAdminOut,
     PolicyIn,
     PolicyOut,
     PolicyPage,
     PolicySummary,
+    PreviewOut,
     VersionOut,
 )
 
@@ -82,8 +84,9 @@ def _check(data: PolicyIn) -> None:
             error = {"field": where, "reason": exc.reason, "source": "body"}
             raise Problem("policy_rule_invalid", errors=[error]) from None
     wrong = amounts.problems(data.amounts)
-    if data.auto_grant and not data.amounts:
-        wrong = ["required_for_auto_grant"]  # a benefit paid without applying has an amount
+    if data.auto_grant and (not data.amounts or any(a.amount_fen == 0 for a in data.amounts)):
+        # A benefit paid without applying has an amount, and never nothing.
+        wrong = ["positive_amount_required_for_auto_grant"]
     if wrong:
         raise Problem("policy_amounts_invalid", errors=[{"field": "amounts", "reason": wrong[0]}])
 
@@ -387,6 +390,34 @@ async def published_one(policy_id: str, today: date) -> PolicyOut:
         raise Problem("not_found")
     version = await PolicyVersion.get(policy=policy, number=policy.published_version)
     return policy_out(policy, version, today)
+
+
+# Fewer people than this in a district are not counted out: a preview must not let an
+# operator single out one person by narrowing a rule (statistical disclosure control).
+SMALLEST_COUNT = 10
+
+
+def preview_out(
+    policy: Policy, version: PolicyVersion, today: date, counts: Sequence[tuple[str | None, int]]
+) -> PreviewOut:
+    """Reach by district with small counts withheld: a district under
+    :data:`SMALLEST_COUNT` shows no number, and the exact total is given only when no
+    district was withheld (else the total of those shown, as a floor)."""
+    withheld = any(n < SMALLEST_COUNT for _, n in counts)
+    shown = sum(n for _, n in counts if n >= SMALLEST_COUNT)
+    total = sum(n for _, n in counts)
+    return PreviewOut(
+        policy_id=str(policy.id),
+        version=version.number,
+        audience=policy.audience,  # type: ignore[arg-type]
+        on=today,
+        total=None if withheld or total < SMALLEST_COUNT else total,
+        at_least=shown,
+        smallest_count=SMALLEST_COUNT,
+        by_district=[
+            DistrictCount(district=d, count=n if n >= SMALLEST_COUNT else None) for d, n in counts
+        ],
+    )
 
 
 async def latest_rule(policy_id: str) -> tuple[Policy, PolicyVersion, Rule]:

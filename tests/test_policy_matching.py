@@ -10,6 +10,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from app_api.audit.chain import AuditEvent
@@ -646,3 +647,25 @@ async def test_a_dismissed_policy_stays_dismissed_when_a_new_version_finds_them(
     assert (await env.client.get(f"{POLICIES}/matches", headers=env.auth(elder))).json()[
         "total"
     ] == 0
+
+
+async def test_a_large_payment_the_province_reviews_is_followed_up(env: Env) -> None:
+    elder = await resident(env, "13800000332", ELDER)
+    big = allowance(amounts=[{"from": "2023-07-01", "amount_fen": 600000, "reference": "第五条"}])
+    policy_id = await publish(env, big)
+    await matching.match_policy(runtime(env), policy_id=policy_id, version=1)
+    grant = (await env.client.get("/api/v1/grants", headers=env.auth(elder))).json()["items"][0]
+    tapped = await env.client.post(f"/api/v1/grants/{grant['id']}/confirm", headers=env.auth(elder))
+    assert tapped.json()["state"] == "confirmed" and tapped.json()["payment_id"]  # under review
+    env.sandbox.app[FAULTS].set("benefit_payment", Fault(kind="error"))
+    still = (await env.client.get("/api/v1/grants", headers=env.auth(elder))).json()["items"][0]
+    assert still["state"] == "confirmed"  # the province silent: the last state known
+    env.sandbox.app[FAULTS].set("benefit_payment", Fault())
+    async with httpx.AsyncClient() as http:
+        settled = await http.put(
+            f"{env.sandbox.url}/admin/benefit-payment/payments/{grant['id']}",
+            json={"status": "paid"},
+        )
+    assert settled.status_code == 200, settled.text
+    paid = (await env.client.get("/api/v1/grants", headers=env.auth(elder))).json()["items"][0]
+    assert paid["state"] == "paid" and paid["paid_at"]

@@ -144,6 +144,28 @@ async def _pay(
     )
 
 
+async def follow_up(grants: list[Grant], client: BenefitPaymentUpstream, audit: AuditHook) -> None:
+    """Ask the province how the payments it accepted but has not settled stand (large ones
+    are reviewed there first), and keep the answer; a province that does not answer
+    leaves the last state known."""
+    for grant in grants:
+        if grant.state != "confirmed" or grant.payment_id is None:
+            continue
+        try:
+            fetched = await client.payment(str(grant.id), audit=audit, purpose=PURPOSE)
+        except (UpstreamUnavailable, UpstreamRejected):
+            continue
+        if fetched.data.status == "paid":
+            grant.state, grant.paid_at = "paid", datetime.now(UTC)
+        elif fetched.data.status == "rejected":
+            grant.state, grant.failure = "rejected", fetched.data.reason or "rejected"
+        else:
+            continue
+        await Grant.filter(id=grant.id, state="confirmed").update(
+            state=grant.state, paid_at=grant.paid_at, failure=grant.failure
+        )
+
+
 async def grant_outs(grants: list[Grant]) -> list[GrantOut]:
     """Grants as the person and operators see them, with their policy's title."""
     titles = {

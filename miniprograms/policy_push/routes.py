@@ -41,7 +41,7 @@ from miniprograms.policy_push.schemas import (
     ProfileOut,
     PublishIn,
 )
-from miniprograms.policy_push.upstream import benefit_payment_client
+from miniprograms.policy_push.upstream import BenefitPaymentUpstream, benefit_payment_client
 
 EDIT = operator("policy_editor")
 PUBLISH = operator("policy_publisher")
@@ -332,10 +332,15 @@ async def my_eligibility(
 
 @get("/grants", opt={"access": VIEW}, summary="Benefits granted to me without applying (免申即享)")
 async def list_grants(
-    subject_id: str, audit: AuditHook, page: PageNo = 1, page_size: PageSize = 20
+    subject_id: str,
+    audit: AuditHook,
+    clients: Mapping[str, object],
+    page: PageNo = 1,
+    page_size: PageSize = 20,
 ) -> GrantPage:
     await audit("policy_push.grants.read", f"resident:{subject_id}", PURPOSE)
-    return await _grant_page(Grant.filter(account_id=uuid.UUID(subject_id)), page, page_size)
+    found = Grant.filter(account_id=uuid.UUID(subject_id))
+    return await _grant_page(found, page, page_size, (benefit_payment_client(clients), audit))
 
 
 @post(
@@ -515,12 +520,14 @@ async def list_company_grants(
     credit_code: str,
     enterprises: Mapping[str, EnterpriseRef],
     audit: AuditHook,
+    clients: Mapping[str, object],
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> GrantPage:
     ref = _company(enterprises, credit_code)
     await audit("policy_push.grants.read", f"enterprise:{ref.id}", PURPOSE)
-    return await _grant_page(Grant.filter(account_id=uuid.UUID(ref.id)), page, page_size)
+    found = Grant.filter(account_id=uuid.UUID(ref.id))
+    return await _grant_page(found, page, page_size, (benefit_payment_client(clients), audit))
 
 
 @post(
@@ -586,13 +593,22 @@ async def list_grants_admin(
     return await _grant_page(found, page, page_size)
 
 
-async def _grant_page(found: QuerySet[Grant], page: int, page_size: int) -> GrantPage:
+async def _grant_page(
+    found: QuerySet[Grant],
+    page: int,
+    page_size: int,
+    follow: tuple[BenefitPaymentUpstream, AuditHook] | None = None,
+) -> GrantPage:
+    """A page of grants; with ``follow`` (the owner looking), payments still open are
+    asked after first."""
     total = await found.count()
-    rows = (
+    rows = list(
         await found.order_by("-created_at", "-id").offset((page - 1) * page_size).limit(page_size)
     )
+    if follow is not None:
+        await grants.follow_up(rows, *follow)
     return GrantPage(
-        items=await grants.grant_outs(list(rows)), page=page, page_size=page_size, total=total
+        items=await grants.grant_outs(rows), page=page, page_size=page_size, total=total
     )
 
 

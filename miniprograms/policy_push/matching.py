@@ -26,6 +26,7 @@ from locales import format_money
 from miniprograms.contract import Runtime
 from miniprograms.policy_push import amounts
 from miniprograms.policy_push.eligibility import (
+    REGISTRIES,
     Rule,
     Screen,
     compile_sql,
@@ -33,7 +34,7 @@ from miniprograms.policy_push.eligibility import (
     validate,
 )
 from miniprograms.policy_push.models import Grant, MutedCategory, Policy, PolicyMatch, PolicyVersion
-from miniprograms.policy_push.profiles import REGISTRIES, TABLES, facts
+from miniprograms.policy_push.profiles import TABLES, facts
 from notifications.addressed import Addressed
 
 BATCH = 1000

@@ -182,9 +182,6 @@ class MutedCategory(Model):
         unique_together = (("account_id", "category"),)
 
 
-GRANT_STATES = ("pending_confirmation", "confirmed", "paid", "rejected", "withdrawn")
-
-
 class Grant(Model):
     """免申即享: a benefit offered to one qualifying person or enterprise, paid once they
     confirm. One per policy and account, whatever the version that found them."""

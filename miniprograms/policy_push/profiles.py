@@ -21,9 +21,9 @@ from integrations.provincial.population import PopulationProfile, PopulationUpst
 from locales import gettext
 from miniprograms.policy_push.eligibility import (
     ENTERPRISE,
+    REGISTRIES,
     RESIDENT,
     Fact,
-    Registry,
     facts_from_row,
 )
 from miniprograms.policy_push.models import EnterpriseProfile, ProfileConsent, ResidentProfile
@@ -31,7 +31,6 @@ from miniprograms.policy_push.schemas import Audience, DeclaredIn, FactOut, Prof
 
 PURPOSE = "policy_matching"
 CHINA = ZoneInfo("Asia/Shanghai")
-REGISTRIES: dict[str, Registry] = {"resident": RESIDENT, "enterprise": ENTERPRISE}
 TABLES: dict[str, type[Model]] = {"resident": ResidentProfile, "enterprise": EnterpriseProfile}
 # What a resident or an enterprise may declare themselves (the registry says so, field by
 # field): everything else comes from a registry.

@@ -28,8 +28,7 @@ from miniprograms.common import path_id
 from miniprograms.contract import Problem
 from miniprograms.policy_push import amounts, labels, search
 from miniprograms.policy_push.eligibility import (
-    ENTERPRISE,
-    RESIDENT,
+    REGISTRIES,
     All,
     AnyOf,
     Not,
@@ -72,9 +71,8 @@ def _check(data: PolicyIn) -> None:
         error = {"field": "rule", "reason": "required_for_auto_grant", "source": "body"}
         raise Problem("policy_rule_invalid", errors=[error])
     if data.rule is not None:
-        registry = RESIDENT if data.audience == "resident" else ENTERPRISE
         try:
-            rule = validate(from_builtins(data.rule), registry)
+            rule = validate(from_builtins(data.rule), REGISTRIES[data.audience])
             if data.auto_grant:
                 _verified_only(rule, "$")
         except RuleError as exc:
@@ -428,8 +426,7 @@ async def latest_rule(policy_id: str) -> tuple[Policy, PolicyVersion, Rule]:
     version = await PolicyVersion.get(policy=policy, number=policy.latest_version)
     if version.rule is None:
         raise Problem("policy_no_rule")
-    registry = RESIDENT if policy.audience == "resident" else ENTERPRISE
-    return policy, version, validate(from_builtins(version.rule), registry)
+    return policy, version, validate(from_builtins(version.rule), REGISTRIES[policy.audience])
 
 
 async def admin_out(policy: Policy, today: date) -> PolicyAdminOut:

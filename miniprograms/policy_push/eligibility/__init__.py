@@ -15,7 +15,13 @@ from miniprograms.policy_push.eligibility.evaluate import (
     facts_from_row,
 )
 from miniprograms.policy_push.eligibility.fast import Screen, compile_answer
-from miniprograms.policy_push.eligibility.fields import ENTERPRISE, RESIDENT, Field, Registry
+from miniprograms.policy_push.eligibility.fields import (
+    ENTERPRISE,
+    REGISTRIES,
+    RESIDENT,
+    Field,
+    Registry,
+)
 from miniprograms.policy_push.eligibility.rules import (
     All,
     AnyOf,
@@ -33,6 +39,7 @@ from miniprograms.policy_push.eligibility.rules import (
 
 __all__ = [
     "ENTERPRISE",
+    "REGISTRIES",
     "RESIDENT",
     "All",
     "Answer",

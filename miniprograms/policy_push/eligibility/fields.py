@@ -186,3 +186,6 @@ ENTERPRISE = Registry(
               bounds=(0, 600)),
     ],
 )  # fmt: skip
+
+# Each audience's fields, by the audience a policy names.
+REGISTRIES: Mapping[str, Registry] = {"resident": RESIDENT, "enterprise": ENTERPRISE}
